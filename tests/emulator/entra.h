@@ -1,0 +1,69 @@
+#ifndef MDCEMU_ENTRA_H
+#define MDCEMU_ENTRA_H
+/*
+ * mdcemu's Microsoft Entra ID: the token endpoint, the managed-identity endpoint, and the
+ * validation of the bearer tokens ARM requests carry (reference §10, §7.3).
+ *
+ * The emulator's state is one cJSON document (format in tests/emulator/README.md). The
+ * parts read here:
+ *   "tenantId": "<guid>"
+ *   "principals": [ {
+ *       "objectId": "<guid>", "clientId": "<guid>", "displayName": "...",
+ *       "secret": "...",                      optional: client secret
+ *       "certificates": ["-----BEGIN CERTIFICATE-----..."],  optional: for client assertions
+ *       "federatedCredentials": [ { "issuer": "...", "subject": "...",
+ *            "audiences": ["api://AzureADTokenExchange"], "publicKey": "-----BEGIN PUBLIC KEY-----..." } ],
+ *       "managedIdentity": true                optional: served by the MI endpoint
+ *   } ]
+ *   "managedIdentityHeader": "..."            the X-IDENTITY-HEADER value the MI endpoint expects
+ *
+ * Thread safety: the functions only read `state`; the caller holds the state lock.
+ */
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+struct entra;
+
+/* Creates the issuer with a fresh RSA-2048 signing key. base_url is the emulator's own
+ * "https://localhost:PORT" (the authority host and one accepted token audience).
+ * Returns NULL on failure. */
+struct entra *entra_new(const char *base_url);
+void entra_free(struct entra *e);
+
+/* Handles POST {base}/{tenant}/oauth2/v2.0/token with an x-www-form-urlencoded body.
+ * Returns the HTTP status; *body gets the JSON response (malloc'd, caller frees):
+ * an access token, or Entra's error body with the AADSTS code. */
+int entra_token(struct entra *e, const cJSON *state, const char *tenant, const char *form,
+		size_t len, char **body);
+
+/* Handles GET {base}/msi/token?api-version=2019-08-01&resource=...[&client_id=...]
+ * (App Service shape, IDENTITY_ENDPOINT + X-IDENTITY-HEADER). query is the raw query
+ * string, identity_header the X-IDENTITY-HEADER value (may be NULL). */
+int entra_msi_token(struct entra *e, const cJSON *state, const char *query,
+		    const char *identity_header, char **body);
+
+/* Handles the discovery documents MSAL-based clients fetch:
+ * GET {base}/{tenant}/v2.0/.well-known/openid-configuration and {base}/common/discovery/keys.
+ * Returns 404 for other paths. */
+int entra_discovery(struct entra *e, const cJSON *state, const char *path, char **body);
+
+struct entra_caller {
+	char oid[64];   /* object id of the principal */
+	char appid[64]; /* client id */
+	char tid[64];   /* tenant id */
+};
+
+/*
+ * Validates an ARM request's Authorization header value ("Bearer <jwt>"): signature with
+ * the emulator's key, exp/nbf, audience (https://management.azure.com[/],
+ * https://management.core.windows.net/, or base_url[/]), and that the principal exists.
+ * Returns 0 and fills *caller, or 401 and sets *code ("AuthenticationFailed",
+ * "InvalidAuthenticationToken", "ExpiredAuthenticationToken") and *message (malloc'd,
+ * caller frees) for ARM's error body; *www_authenticate gets the WWW-Authenticate header
+ * value (malloc'd).
+ */
+int entra_check_bearer(struct entra *e, const cJSON *state, const char *authorization,
+		       struct entra_caller *caller, const char **code, char **message,
+		       char **www_authenticate);
+
+#endif
