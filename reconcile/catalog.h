@@ -37,6 +37,7 @@ int mdc_catalog_parse(struct mdc_catalog **out, const char *json, size_t len,
 void mdc_catalog_free(struct mdc_catalog *c);
 /* Borrowed plan by name (case-insensitive), or NULL. */
 const struct mdc_catalog_plan *mdc_catalog_plan(const struct mdc_catalog *c, const char *name);
+/* Case-insensitive membership tests (ARM compares these names case-insensitively). */
 bool mdc_catalog_plan_has_sub_plan(const struct mdc_catalog_plan *p, const char *sub_plan);
 bool mdc_catalog_plan_has_extension(const struct mdc_catalog_plan *p, const char *ext);
 
