@@ -1,0 +1,112 @@
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "banned.h"
+
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+void cli_common_init(struct cli_common *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->arm_endpoint = env_or_null("MDCCTL_ARM_ENDPOINT");
+	c->authority_host = env_or_null("AZURE_AUTHORITY_HOST");
+	c->ca_file = env_or_null("MDCCTL_CA_FILE");
+	c->parallelism = 32;
+	/* https://no-color.org: any non-empty value disables colour. */
+	c->no_color = env_or_null("NO_COLOR") != NULL;
+}
+
+int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg)
+{
+	char *end;
+	long n;
+
+	switch (opt) {
+	case 'f':
+		c->file = arg;
+		return 1;
+	case 'v':
+		c->verbose++;
+		return 1;
+	case 'h':
+		c->help = true;
+		return 1;
+	case OPT_GIT:
+		c->git_url = arg;
+		return 1;
+	case OPT_GIT_REF:
+		c->git_ref = arg;
+		return 1;
+	case OPT_GIT_PATH:
+		c->git_path = arg;
+		return 1;
+	case OPT_GIT_CACHE:
+		c->git_cache = arg;
+		return 1;
+	case OPT_ARM_ENDPOINT:
+		c->arm_endpoint = arg;
+		return 1;
+	case OPT_AUTHORITY_HOST:
+		c->authority_host = arg;
+		return 1;
+	case OPT_CA_FILE:
+		c->ca_file = arg;
+		return 1;
+	case OPT_AUTH:
+		if (strcmp(arg, "secret") && strcmp(arg, "certificate") && strcmp(arg, "federated") &&
+		    strcmp(arg, "managed-identity") && strcmp(arg, "azure-cli")) {
+			cli_usage(cmd, "unknown --auth '%s' (secret, certificate, federated, "
+				       "managed-identity, azure-cli)", arg);
+			return -1;
+		}
+		c->auth_kind = arg;
+		return 1;
+	case OPT_PARALLELISM:
+		n = strtol(arg, &end, 10);
+		if (*end || n < 1 || n > 256) {
+			cli_usage(cmd, "--parallelism must be a number from 1 to 256, not '%s'", arg);
+			return -1;
+		}
+		c->parallelism = (int)n;
+		return 1;
+	case OPT_NO_COLOR:
+		c->no_color = true;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_common_check(struct cli_common *c, const char *cmd, bool need_config)
+{
+	if (c->git_url && !c->git_path) {
+		cli_usage(cmd, "--git needs --git-path (the config's path in the repository)");
+		return -1;
+	}
+	if (!c->git_url && (c->git_ref || c->git_path)) {
+		cli_usage(cmd, "--git-ref and --git-path need --git URL");
+		return -1;
+	}
+	if (c->git_url && c->file) {
+		cli_usage(cmd, "give either -f FILE or --git URL, not both");
+		return -1;
+	}
+	if (need_config && !c->file && !c->git_url) {
+		cli_usage(cmd, "no desired state: give -f FILE or --git URL --git-path PATH");
+		return -1;
+	}
+	return 0;
+}
+
+bool cli_use_color(const struct cli_common *c, int fd)
+{
+	return !c->no_color && isatty(fd);
+}

@@ -1,0 +1,78 @@
+#ifndef MDC_CMD_COMMON_H
+#define MDC_CMD_COMMON_H
+/*
+ * Options shared by every command that reads a config or talks to Azure (DESIGN.md
+ * "Common options"), parsed in one place so that --help and behaviour agree.
+ *
+ * A command's getopt_long table ends with CLI_COMMON_LONGOPTS; its switch hands unknown
+ * option codes to cli_common_option().
+ */
+#include <getopt.h>
+#include <stdbool.h>
+
+enum {
+	OPT_GIT = 1000,
+	OPT_GIT_REF,
+	OPT_GIT_PATH,
+	OPT_GIT_CACHE,
+	OPT_ARM_ENDPOINT,
+	OPT_AUTHORITY_HOST,
+	OPT_CA_FILE,
+	OPT_PARALLELISM,
+	OPT_NO_COLOR,
+	OPT_AUTH,
+	OPT_COMMON_MAX
+};
+
+#define CLI_COMMON_LONGOPTS                                                                        \
+	{"file", required_argument, NULL, 'f'}, {"git", required_argument, NULL, OPT_GIT},         \
+		{"git-ref", required_argument, NULL, OPT_GIT_REF},                                 \
+		{"git-path", required_argument, NULL, OPT_GIT_PATH},                               \
+		{"git-cache", required_argument, NULL, OPT_GIT_CACHE},                             \
+		{"arm-endpoint", required_argument, NULL, OPT_ARM_ENDPOINT},                       \
+		{"authority-host", required_argument, NULL, OPT_AUTHORITY_HOST},                   \
+		{"ca-file", required_argument, NULL, OPT_CA_FILE},                                 \
+		{"parallelism", required_argument, NULL, OPT_PARALLELISM},                         \
+		{"no-color", no_argument, NULL, OPT_NO_COLOR},                                     \
+		{"auth", required_argument, NULL, OPT_AUTH},                                       \
+		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}
+
+#define CLI_COMMON_SHORTOPTS "f:vh"
+
+#define CLI_COMMON_HELP                                                                            \
+	"  -f, --file FILE          the desired state (YAML; - for stdin)\n"                    \
+	"      --git URL            take FILE from a git repository (with --git-ref, --git-path)\n" \
+	"      --git-ref REF        branch, tag or commit id (default: HEAD of the remote)\n"     \
+	"      --git-path PATH      path of the config inside the repository\n"                  \
+	"      --git-cache DIR      clone cache (default $XDG_CACHE_HOME/mdcctl)\n"             \
+	"      --arm-endpoint URL   Azure Resource Manager (env MDCCTL_ARM_ENDPOINT)\n"          \
+	"      --authority-host URL Entra ID authority (env AZURE_AUTHORITY_HOST)\n"             \
+	"      --ca-file PATH       trust this CA as well (env MDCCTL_CA_FILE)\n"                \
+	"      --auth KIND          secret|certificate|federated|managed-identity|azure-cli\n"    \
+	"      --parallelism N      requests in flight (default 32)\n"                           \
+	"      --no-color           no colour (also NO_COLOR)\n"                                 \
+	"  -v, --verbose            more detail on stderr (never secrets)\n"                     \
+	"  -h, --help               this help\n"
+
+struct cli_common {
+	const char *file;
+	const char *git_url, *git_ref, *git_path, *git_cache;
+	const char *arm_endpoint, *authority_host, *ca_file, *auth_kind;
+	int parallelism;
+	int verbose;
+	bool no_color;
+	bool help;
+};
+
+/* Defaults from the environment (MDCCTL_ARM_ENDPOINT, AZURE_AUTHORITY_HOST, MDCCTL_CA_FILE,
+ * NO_COLOR). */
+void cli_common_init(struct cli_common *c);
+/* Handles one option code of CLI_COMMON_LONGOPTS. Returns 1 if handled, 0 if the code is
+ * not a common option, -1 on a bad value (message printed; the caller exits 64). */
+int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg);
+/* Checks combinations (-f or --git...). Returns 0 or prints and returns -1. */
+int cli_common_check(struct cli_common *c, const char *cmd, bool need_config);
+/* Whether to colour output on stream fd (a terminal, and neither --no-color nor NO_COLOR). */
+bool cli_use_color(const struct cli_common *c, int fd);
+
+#endif
