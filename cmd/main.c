@@ -19,6 +19,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"validate", cmd_validate, "parse and check the desired state, offline"},
 	{"version", cmd_version, "print the version and the linked library versions"},
 };
 

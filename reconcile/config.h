@@ -184,6 +184,12 @@ bool mdc_config_selects(const struct mdc_config *cfg, const struct mdc_sub_facts
 void mdc_config_effective(const struct mdc_config *cfg, const struct mdc_sub_facts *f,
 			  struct mdc_settings *out);
 void mdc_settings_clear(struct mdc_settings *s);
+/* base with top layered over it (top may be NULL), by the same rules as
+ * mdc_config_effective; out is filled with copies, free with mdc_settings_clear.
+ * other_plans stays MDC_OTHER_UNSET when neither sets it (mdc_config_effective turns
+ * that into MDC_OTHER_UNMANAGED). */
+void mdc_settings_layered(struct mdc_settings *out, const struct mdc_settings *base,
+			  const struct mdc_settings *top);
 /* Borrowed entry for plan `name` (case-insensitive), or NULL. */
 const struct mdc_plan_desired *mdc_settings_plan(const struct mdc_settings *s, const char *name);
 
