@@ -30,6 +30,16 @@ struct entra;
 struct entra *entra_new(const char *base_url);
 void entra_free(struct entra *e);
 
+/* Sets the lifetime of the access tokens issued from now on (default 3599 s; tests use a
+ * negative value to mint tokens that are already expired). */
+void entra_set_token_lifetime(struct entra *e, int seconds);
+
+/* Mints an access token for the principal whose clientId is client_id, with aud = resource
+ * (e.g. "https://management.azure.com"), as the token endpoint would. For tests and the
+ * admin API. Returns a malloc'd JWT (caller frees), or NULL when no such principal. */
+char *entra_issue_token(struct entra *e, const cJSON *state, const char *client_id,
+			const char *resource);
+
 /* Handles POST {base}/{tenant}/oauth2/v2.0/token with an x-www-form-urlencoded body.
  * Returns the HTTP status; *body gets the JSON response (malloc'd, caller frees):
  * an access token, or Entra's error body with the AADSTS code. */
