@@ -44,6 +44,13 @@ struct cred_ctx {
 	bool refused; /* credentials were asked for and none (more) could be given */
 };
 
+static const char *git_msg(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
 static void url_parts_release(struct url_parts *u)
 {
 	free(u->transport);
@@ -273,23 +280,39 @@ static int certificate_cb(git_cert *cert, int valid, const char *host, void *pay
 	return 0;
 }
 
-int mdc_gitsrc_test_credential_type(const struct mdc_gitsrc_opts *o, const char *url,
-                                    const char *user_from_url, unsigned int allowed_types)
+int mdc_gitsrc_test_credential(const struct mdc_gitsrc_opts *o, const char *url,
+                               const char *user_from_url, unsigned int allowed_types,
+                               struct mdc_buf *desc)
 {
 	struct url_parts u;
 	struct cred_ctx c = {0};
 	git_credential *cred = NULL;
-	int type;
+	int type = -1;
 
 	parse_url(&u, url);
 	c.o = o;
 	c.user = u.user;
-	c.secret = o->token ? o->token : u.password;
+	c.secret = o->token && *o->token ? o->token : u.password;
 	c.secret_allowed = u.https || (u.http && is_loopback(u.host));
 	git_libgit2_init();
-	type = credential_cb(&cred, url, user_from_url, allowed_types, &c) < 0 || !cred
-	           ? -1
-	           : (int)cred->credtype;
+	if (credential_cb(&cred, url, user_from_url, allowed_types, &c) < 0 || !cred) {
+		mdc_buf_addf(desc, "none: %s", git_msg());
+	} else {
+		type = (int)cred->credtype;
+		if (type == GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+			struct git_credential_userpass_plaintext *up = (void *)cred;
+			mdc_buf_addf(desc, "userpass %s ***", up->username);
+		} else if (type == GIT_CREDENTIAL_SSH_KEY) {
+			struct git_credential_ssh_key *k = (void *)cred;
+			if (k->privatekey)
+				mdc_buf_addf(desc, "ssh-key %s %s", k->username, k->privatekey);
+			else
+				mdc_buf_addf(desc, "ssh-agent %s", k->username);
+		} else if (type == GIT_CREDENTIAL_USERNAME) {
+			struct git_credential_username *un = (void *)cred;
+			mdc_buf_addf(desc, "username %s", un->username);
+		}
+	}
 	git_credential_free(cred);
 	git_libgit2_shutdown();
 	url_parts_release(&u);
@@ -373,13 +396,6 @@ static int fail(struct src *s, struct mdc_error *err, int code, const char *fmt,
 	mdc_buf_release(&b);
 	mdc_buf_release(&clean);
 	return code;
-}
-
-static const char *git_msg(void)
-{
-	const git_error *e = git_error_last();
-
-	return e && e->message ? e->message : "unknown libgit2 error";
 }
 
 static int mkdir_p(const char *path)

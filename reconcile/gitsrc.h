@@ -104,10 +104,13 @@ char *mdc_gitsrc_display_url(const char *url);
  * Static string. */
 const char *mdc_gitsrc_version(void);
 
-/* For tests: the type of credential (a git_credential_t value) the credential callback
- * gives for allowed_types (a git_credential_t mask) with these options and the user
- * named in the URL, or a negative value when it gives none. */
-int mdc_gitsrc_test_credential_type(const struct mdc_gitsrc_opts *o, const char *url,
-                                    const char *user_from_url, unsigned int allowed_types);
+/* For tests: what the credential callback gives for allowed_types (a git_credential_t
+ * mask) with these options, this URL and the user libgit2 found in it. Appends to desc
+ * "userpass USER ***", "ssh-key USER PRIVATEKEYFILE", "ssh-agent USER" or "username USER"
+ * (never the secret) and returns the git_credential_t value, or returns -1 when the
+ * callback gives none (desc gets "none: <reason>"). */
+int mdc_gitsrc_test_credential(const struct mdc_gitsrc_opts *o, const char *url,
+                               const char *user_from_url, unsigned int allowed_types,
+                               struct mdc_buf *desc);
 
 #endif
