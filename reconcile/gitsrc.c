@@ -536,6 +536,7 @@ static int fetch(struct src *s, struct mdc_error *err)
 	static char *specs[] = {"+refs/heads/*:" REMOTE_PREFIX "*", "+refs/tags/*:refs/tags/*"};
 	git_strarray refspecs = {specs, 2};
 	git_remote *remote = NULL;
+	git_remote_create_options ro;
 	git_remote_callbacks cbs;
 	git_fetch_options fo;
 	git_buf head = {0};
@@ -557,7 +558,12 @@ static int fetch(struct src *s, struct mdc_error *err)
 	fo.follow_redirects =
 	    s->cred.secret ? GIT_REMOTE_REDIRECT_NONE : GIT_REMOTE_REDIRECT_INITIAL;
 
-	if ((rc = git_remote_create_anonymous(&remote, s->repo, s->url.transport)) < 0 ||
+	/* In-memory and nameless, so the URL is stored nowhere; insteadOf rewrites from the
+	 * user's git configuration are not applied: the URL given is the one fetched. */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = s->repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if ((rc = git_remote_create_with_opts(&remote, s->url.transport, &ro)) < 0 ||
 	    (rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL)) < 0 ||
 	    (rc = git_remote_download(remote, &refspecs, &fo)) < 0 ||
 	    (rc = git_remote_update_tips(remote, &cbs, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE,
