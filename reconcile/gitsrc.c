@@ -30,6 +30,7 @@ struct url_parts {
 	char *user;      /* percent-decoded, or NULL */
 	char *password;  /* percent-decoded, or NULL */
 	char *host;      /* or NULL for local paths */
+	char *port;      /* or NULL when the URL names none */
 	bool https;
 	bool http;
 };
@@ -37,6 +38,7 @@ struct url_parts {
 struct cred_ctx {
 	const struct mdc_gitsrc_opts *o;
 	const char *user;   /* from the URL */
+	const char *port;   /* from the URL, for "[host]:port" in known_hosts */
 	const char *secret; /* token, else the URL's password */
 	bool secret_allowed;
 	int userpass_tries;
@@ -58,6 +60,7 @@ static void url_parts_release(struct url_parts *u)
 	free(u->user);
 	free(u->password);
 	free(u->host);
+	free(u->port);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -103,21 +106,18 @@ static void parse_url(struct url_parts *u, const char *url)
 	if (sep) {
 		const char *auth = sep + 3;
 		const char *end = auth + strcspn(auth, "/?#");
-		const char *at = NULL, *hostport, *colon;
-		size_t schemelen = (size_t)(sep - url);
+		const char *at = NULL, *hostport, *pw = NULL, *portsep = NULL;
+		int schemelen = (int)(sep - url);
 
 		for (const char *p = auth; p < end; p++)
 			if (*p == '@')
 				at = p;
 		hostport = at ? at + 1 : auth;
 		if (at) {
-			colon = memchr(auth, ':', (size_t)(at - auth));
-			if (colon) {
-				u->user = percent_decode(auth, (size_t)(colon - auth));
-				u->password = percent_decode(colon + 1, (size_t)(at - colon - 1));
-			} else {
-				u->user = percent_decode(auth, (size_t)(at - auth));
-			}
+			pw = memchr(auth, ':', (size_t)(at - auth));
+			u->user = percent_decode(auth, (size_t)((pw ? pw : at) - auth));
+			if (pw)
+				u->password = percent_decode(pw + 1, (size_t)(at - pw - 1));
 			if (!*u->user) {
 				free(u->user);
 				u->user = NULL;
@@ -125,19 +125,29 @@ static void parse_url(struct url_parts *u, const char *url)
 		}
 		if (*hostport == '[') {
 			const char *close = memchr(hostport, ']', (size_t)(end - hostport));
-			u->host = close ? mdc_xstrndup(hostport + 1, (size_t)(close - hostport - 1))
-			                : mdc_xstrndup(hostport, (size_t)(end - hostport));
+
+			if (close) {
+				u->host =
+				    mdc_xstrndup(hostport + 1, (size_t)(close - hostport - 1));
+				portsep = close[1] == ':' ? close + 1 : NULL;
+			} else {
+				u->host = mdc_xstrndup(hostport, (size_t)(end - hostport));
+			}
 		} else {
-			u->host = mdc_xstrndup(hostport, strcspn(hostport, ":/?#"));
+			u->host = mdc_xstrndup(hostport, (size_t)(end - hostport));
+			u->host[strcspn(u->host, ":")] = '\0';
+			portsep = memchr(hostport, ':', (size_t)(end - hostport));
 		}
+		if (portsep && portsep + 1 < end)
+			u->port = mdc_xstrndup(portsep + 1, (size_t)(end - portsep - 1));
 		u->https = schemelen == 5 && !strncmp(url, "https", 5);
 		u->http = schemelen == 4 && !strncmp(url, "http", 4);
-		if (at && colon)
-			u->transport = mdc_xasprintf("%.*s%.*s%s", (int)(sep + 3 - url), url,
-			                             (int)(colon - auth), auth, at);
+		if (pw)
+			u->transport = mdc_xasprintf("%.*s%.*s%s", schemelen + 3, url,
+			                             (int)(pw - auth), auth, at);
 		else
 			u->transport = mdc_xstrdup(url);
-		u->display = mdc_xasprintf("%.*s%s", (int)(sep + 3 - url), url, hostport);
+		u->display = mdc_xasprintf("%.*s%s", schemelen + 3, url, hostport);
 	} else if (is_scp_like(url)) {
 		const char *colon = strchr(url, ':');
 		const char *at = memchr(url, '@', (size_t)(colon - url));
@@ -216,14 +226,19 @@ static int credential_cb(git_credential **out, const char *url, const char *user
 /* libgit2 1.5 does not check SSH host keys itself: accept a key only when known_hosts
  * lists it for the host (plain host names, "[host]:port" forms included). X.509
  * certificates keep libgit2's verdict (GIT_PASSTHROUGH never turns a failure into a pass). */
-static int known_hosts_has(const char *file, const char *host, const char *key, size_t keylen)
+static int known_hosts_has(const char *file, const char *host, const char *port, const char *key,
+                           size_t keylen)
 {
+	char *want =
+	    port && strcmp(port, "22") ? mdc_xasprintf("[%s]:%s", host, port) : mdc_xstrdup(host);
 	FILE *f = fopen(file, "r");
 	char line[16384];
 	int found = 0;
 
-	if (!f)
+	if (!f) {
+		free(want);
 		return 0;
+	}
 	while (!found && fgets(line, sizeof(line), f)) {
 		char *save = NULL, *hsave = NULL, *hosts, *type, *b64;
 		unsigned char *raw = NULL;
@@ -240,7 +255,7 @@ static int known_hosts_has(const char *file, const char *host, const char *key, 
 			*p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
 		for (char *h = strtok_r(hosts, ",", &hsave); h && !found;
 		     h = strtok_r(NULL, ",", &hsave)) {
-			if (strcmp(h, host))
+			if (strcmp(h, want))
 				continue;
 			if (mdc_base64url_decode(b64, &raw, &rawlen) == 0 && rawlen == keylen &&
 			    !memcmp(raw, key, keylen))
@@ -250,6 +265,7 @@ static int known_hosts_has(const char *file, const char *host, const char *key, 
 		}
 	}
 	fclose(f);
+	free(want);
 	return found;
 }
 
@@ -270,7 +286,7 @@ static int certificate_cb(git_cert *cert, int valid, const char *host, void *pay
 		file = mdc_xstrdup(c->o->known_hosts);
 	else if (getenv("HOME"))
 		file = mdc_xasprintf("%s/.ssh/known_hosts", getenv("HOME"));
-	ok = file && host && known_hosts_has(file, host, hk->hostkey, hk->hostkey_len);
+	ok = file && host && known_hosts_has(file, host, c->port, hk->hostkey, hk->hostkey_len);
 	free(file);
 	if (!ok) {
 		git_error_set(GIT_ERROR_SSH, "host key of '%s' is not in known_hosts",
@@ -317,6 +333,30 @@ int mdc_gitsrc_test_credential(const struct mdc_gitsrc_opts *o, const char *url,
 	git_libgit2_shutdown();
 	url_parts_release(&u);
 	return type;
+}
+
+int mdc_gitsrc_test_hostkey(const struct mdc_gitsrc_opts *o, const char *host, const void *key,
+                            size_t keylen)
+{
+	struct cred_ctx c = {.o = o};
+	struct url_parts u = {0};
+	git_cert_hostkey hk;
+	int rc;
+
+	if (o->url) {
+		parse_url(&u, o->url);
+		c.port = u.port;
+	}
+	memset(&hk, 0, sizeof(hk));
+	hk.parent.cert_type = GIT_CERT_HOSTKEY_LIBSSH2;
+	hk.type = GIT_CERT_SSH_RAW | GIT_CERT_SSH_SHA256;
+	hk.hostkey = key;
+	hk.hostkey_len = keylen;
+	git_libgit2_init();
+	rc = certificate_cb(&hk.parent, 1, host, &c);
+	git_libgit2_shutdown();
+	url_parts_release(&u);
+	return rc;
 }
 
 static pthread_once_t version_once = PTHREAD_ONCE_INIT;
@@ -896,6 +936,7 @@ static int run(struct mdc_gitsrc_result *out, const struct mdc_gitsrc_opts *o, b
 		mdc_buf_addf(&s.ctx, "cannot resolve '%s' in '%s'", s.ref, s.url.display);
 	s.cred.o = o;
 	s.cred.user = s.url.user;
+	s.cred.port = s.url.port;
 	s.cred.secret = o->token && *o->token ? o->token : s.url.password;
 	s.cred.secret_allowed = s.url.https || (s.url.http && is_loopback(s.url.host));
 	out->url = mdc_xstrdup(s.url.display);

@@ -113,4 +113,9 @@ int mdc_gitsrc_test_credential(const struct mdc_gitsrc_opts *o, const char *url,
                                const char *user_from_url, unsigned int allowed_types,
                                struct mdc_buf *desc);
 
+/* For tests: whether the SSH host key check accepts key (raw, keylen bytes) for host with
+ * these options (o->known_hosts). Returns 0 when accepted, negative when refused. */
+int mdc_gitsrc_test_hostkey(const struct mdc_gitsrc_opts *o, const char *host, const void *key,
+                            size_t keylen);
+
 #endif

@@ -854,6 +854,36 @@ TEST(credential_type_selection)
 	mdc_buf_release(&d);
 }
 
+TEST(ssh_host_key_must_be_in_known_hosts)
+{
+	static const unsigned char key_a[] = {0xfb, 0xff, 0xfe, 1, 2, 3};
+	static const char key_b[] = "key-B-rsa-bytes!";
+	struct mdc_gitsrc_opts o = {0};
+	char *kh = mdc_xasprintf("%s/known_hosts", tmp);
+	FILE *f = fopen(kh, "w");
+
+	ASSERT(f);
+	fprintf(f, "# comment\n"
+	           "|1|c2FsdA==|aGFzaA== ssh-ed25519 +//+AQID\n"
+	           "github.com,140.82.112.3 ssh-ed25519 +//+AQID\n"
+	           "[git.example.com]:2222 ssh-rsa a2V5LUItcnNhLWJ5dGVzIQ==\n");
+	fclose(f);
+	o.known_hosts = kh;
+	o.url = "git@github.com:soc/c.git";
+	ASSERT_EQ_INT(0, mdc_gitsrc_test_hostkey(&o, "github.com", key_a, sizeof(key_a)));
+	ASSERT(mdc_gitsrc_test_hostkey(&o, "github.com", key_b, strlen(key_b)) < 0);
+	ASSERT(mdc_gitsrc_test_hostkey(&o, "gitlab.com", key_a, sizeof(key_a)) < 0);
+	o.url = "ssh://git@git.example.com:2222/soc/c.git";
+	ASSERT_EQ_INT(0, mdc_gitsrc_test_hostkey(&o, "git.example.com", key_b, strlen(key_b)));
+	/* The entry is for port 2222 only. */
+	o.url = "ssh://git@git.example.com/soc/c.git";
+	ASSERT(mdc_gitsrc_test_hostkey(&o, "git.example.com", key_b, strlen(key_b)) < 0);
+	o.known_hosts = "/nonexistent/known_hosts";
+	o.url = "git@github.com:soc/c.git";
+	ASSERT(mdc_gitsrc_test_hostkey(&o, "github.com", key_a, sizeof(key_a)) < 0);
+	free(kh);
+}
+
 TEST(display_url_strips_credentials)
 {
 	static const struct {
