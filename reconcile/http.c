@@ -969,11 +969,15 @@ static int loop(struct mdc_http *h, const bool *stop, struct mdc_error *err)
 		drain(h);
 		if (stop && *stop)
 			break;
+		if (!h->st.in_flight && !h->ready_head && !h->heap_n)
+			break;
 		if (h->ready_head && h->st.in_flight < (unsigned)h->o.parallelism)
 			continue;
-		curl_multi_timeout(h->multi, &ct);
-		if (ct >= 0 && ct < timeout)
-			timeout = ct;
+		if (h->st.in_flight) {
+			curl_multi_timeout(h->multi, &ct);
+			if (ct >= 0 && ct < timeout)
+				timeout = ct;
+		}
 		if (h->heap_n) {
 			long long t = h->heap[0]->not_before - now_ms();
 			if (t < timeout)
