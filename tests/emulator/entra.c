@@ -1267,15 +1267,26 @@ static int instance_discovery(struct entra *e, const char *query, char **body)
 {
 	struct mdc_kvlist kl = {0};
 	const char *ae;
-	char *prefix = mdc_xasprintf("%s/", e->base_url), *tenant = NULL;
+	char *tenant = NULL;
 	cJSON *root, *md, *m;
 	int rc;
 
 	parse_form(&kl, query, strlen(query));
 	ae = form_get(&kl, "authorization_endpoint");
-	if (ae && !strncasecmp(ae, prefix, strlen(prefix))) {
-		const char *t = ae + strlen(prefix), *slash = strchr(t, '/');
-		tenant = slash ? mdc_xstrndup(t, (size_t)(slash - t)) : mdc_xstrdup(t);
+	/* MSAL Python builds the URL from the authority's host name without its port
+	 * ("https://localhost/{tenant}/..."), so the port is not compared. */
+	if (ae && strstr(ae, "://")) {
+		const char *h = strstr(ae, "://") + 3, *end = h + strcspn(h, ":/");
+		size_t ours = strcspn(e->host, ":");
+		if ((size_t)(end - h) == ours && !strncasecmp(h, e->host, ours)) {
+			const char *t = strchr(end, '/'), *slash;
+			if (t) {
+				t++;
+				slash = strchr(t, '/');
+				tenant =
+				    slash ? mdc_xstrndup(t, (size_t)(slash - t)) : mdc_xstrdup(t);
+			}
+		}
 	}
 	if (!tenant || !*tenant) {
 		rc = aad_error(e, body, 400, "invalid_instance", 50049,
@@ -1297,7 +1308,6 @@ static int instance_discovery(struct entra *e, const char *query, char **body)
 	rc = 200;
 cleanup:
 	free(tenant);
-	free(prefix);
 	mdc_kvlist_clear(&kl);
 	return rc;
 }

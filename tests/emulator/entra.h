@@ -54,7 +54,10 @@ int entra_msi_token(struct entra *e, const cJSON *state, const char *query,
 
 /* Handles the discovery documents MSAL-based clients fetch:
  * GET {base}/{tenant}/v2.0/.well-known/openid-configuration and {base}/common/discovery/keys.
- * Returns 404 for other paths. */
+ * Also {tenant}/.well-known/openid-configuration (v1), {tenant}/discovery[/v2.0]/keys and
+ * MSAL's instance discovery {base}/common/discovery/instance?...: path is the request path
+ * with its query string ("/common/discovery/instance?api-version=1.1&..."). An unknown
+ * tenant gets 400 invalid_tenant (AADSTS90002). Returns 404 (body NULL) for other paths. */
 int entra_discovery(struct entra *e, const cJSON *state, const char *path, char **body);
 
 struct entra_caller {
@@ -68,7 +71,8 @@ struct entra_caller {
  * the emulator's key, exp/nbf, audience (https://management.azure.com[/],
  * https://management.core.windows.net/, or base_url[/]), and that the principal exists.
  * Returns 0 and fills *caller, or 401 and sets *code ("AuthenticationFailed",
- * "InvalidAuthenticationToken", "ExpiredAuthenticationToken") and *message (malloc'd,
+ * "InvalidAuthenticationToken", "ExpiredAuthenticationToken",
+ * "InvalidAuthenticationTokenAudience"; a static string) and *message (malloc'd,
  * caller frees) for ARM's error body; *www_authenticate gets the WWW-Authenticate header
  * value (malloc'd).
  */

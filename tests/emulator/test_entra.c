@@ -1140,6 +1140,18 @@ TEST(instance_discovery)
 	              cJSON_GetArrayItem(cJSON_GetObjectItem(m, "aliases"), 0)->valuestring);
 	cJSON_Delete(b);
 
+	/* MSAL Python drops the port from the host it sends. */
+	ASSERT_EQ_INT(200, entra_discovery(
+	                       emu, state,
+	                       "/common/discovery/instance?authorization_endpoint=https%3A%2F%"
+	                       "2Flocalhost%2F" TID "%2Foauth2%2Fv2.0%2Fauthorize&api-version=1.0",
+	                       &body));
+	b = cJSON_Parse(body);
+	free(body);
+	ASSERT_EQ_STR(BASE "/" TID "/v2.0/.well-known/openid-configuration",
+	              str(b, "tenant_discovery_endpoint"));
+	cJSON_Delete(b);
+
 	ASSERT_EQ_INT(400,
 	              entra_discovery(emu, state,
 	                              "/common/discovery/instance?api-version=1.1&"
