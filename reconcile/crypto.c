@@ -1,8 +1,13 @@
 #include "crypto.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +38,7 @@ char *mdc_sha256_tagged(const void *data, size_t len)
 char *mdc_base64url(const void *data, size_t len)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const unsigned char *p = data;
 	struct mdc_buf b = MDC_BUF_INIT;
 	size_t i;
@@ -147,4 +152,152 @@ void mdc_guid_from(char out[37], const char *const *parts, size_t nparts)
 	md[6] = (md[6] & 0x0f) | 0x50;
 	md[8] = (md[8] & 0x3f) | 0x80;
 	format_guid(out, md);
+}
+
+/* --- client certificates ------------------------------------------------------------ */
+
+struct mdc_cert_key {
+	X509 *cert;
+	EVP_PKEY *key;
+};
+
+struct pem_pass {
+	const char *password;
+	int asked;
+};
+
+/* Never lets OpenSSL prompt on the terminal: no password means a decryption failure. */
+static int pem_password(char *buf, int size, int rwflag, void *u)
+{
+	struct pem_pass *p = u;
+	size_t n;
+
+	(void)rwflag;
+	p->asked = 1;
+	if (!p->password || !*p->password)
+		return -1;
+	n = strlen(p->password);
+	if (n > (size_t)size)
+		return -1;
+	memcpy(buf, p->password, n);
+	return (int)n;
+}
+
+int mdc_cert_key_load_pem(struct mdc_cert_key **out, const char *pem, size_t len,
+                          const char *password, struct mdc_error *err)
+{
+	struct pem_pass pass = {password, 0};
+	struct mdc_cert_key *ck = NULL;
+	BIO *bio = NULL;
+	int ret = 0;
+
+	*out = NULL;
+	if (len > INT32_MAX)
+		return mdc_error_set(err, MDC_EINVALID, "certificate file too large");
+	ck = mdc_xcalloc(1, sizeof(*ck));
+	/* PEM_read_bio_* skip blocks of other types, so each object is read from the start. */
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio || !(ck->cert = PEM_read_bio_X509(bio, NULL, pem_password, &pass))) {
+		ret = mdc_error_set(err, MDC_EINVALID,
+		                    "no PEM certificate found (PFX/PKCS#12 files must be converted "
+		                    "to PEM with their private key)");
+		goto cleanup;
+	}
+	BIO_free(bio);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	pass.asked = 0;
+	if (!bio || !(ck->key = PEM_read_bio_PrivateKey(bio, NULL, pem_password, &pass))) {
+		if (pass.asked && (!password || !*password))
+			ret = mdc_error_set(err, MDC_EAUTH,
+			                    "the private key is encrypted and no password is set");
+		else if (pass.asked)
+			ret = mdc_error_set(err, MDC_EAUTH,
+			                    "cannot decrypt the private key: wrong password");
+		else
+			ret = mdc_error_set(err, MDC_EINVALID, "no PEM private key found");
+		goto cleanup;
+	}
+	if (X509_check_private_key(ck->cert, ck->key) != 1) {
+		ret = mdc_error_set(err, MDC_EINVALID,
+		                    "the private key does not belong to the certificate");
+		goto cleanup;
+	}
+	if (EVP_PKEY_get_base_id(ck->key) != EVP_PKEY_RSA) {
+		ret = mdc_error_set(err, MDC_EINVALID, "the certificate key is not an RSA key");
+		goto cleanup;
+	}
+	*out = ck;
+	ck = NULL;
+cleanup:
+	ERR_clear_error();
+	BIO_free(bio);
+	mdc_cert_key_free(ck);
+	return ret;
+}
+
+void mdc_cert_key_free(struct mdc_cert_key *ck)
+{
+	if (!ck)
+		return;
+	X509_free(ck->cert);
+	EVP_PKEY_free(ck->key);
+	free(ck);
+}
+
+size_t mdc_cert_thumbprint(const struct mdc_cert_key *ck, int sha256, unsigned char out[32])
+{
+	unsigned int n = 0;
+
+	if (!X509_digest(ck->cert, sha256 ? EVP_sha256() : EVP_sha1(), out, &n))
+		return 0;
+	return n;
+}
+
+char *mdc_cert_subject(const struct mdc_cert_key *ck)
+{
+	char *s = X509_NAME_oneline(X509_get_subject_name(ck->cert), NULL, 0);
+	char *copy = mdc_xstrdup(s ? s : "?");
+
+	OPENSSL_free(s);
+	return copy;
+}
+
+int mdc_cert_sign(const struct mdc_cert_key *ck, enum mdc_sig_alg alg, const void *data, size_t len,
+                  unsigned char **sig, size_t *siglen, struct mdc_error *err)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *out = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	*sig = NULL;
+	*siglen = 0;
+	if (!md || EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, ck->key) != 1)
+		goto fail;
+	if (alg == MDC_SIG_PS256) {
+		/* RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the digest. */
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1)
+			goto fail;
+	} else if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+		goto fail;
+	}
+	if (EVP_DigestSign(md, NULL, &n, data, len) != 1)
+		goto fail;
+	out = mdc_xmalloc(n);
+	if (EVP_DigestSign(md, out, &n, data, len) != 1)
+		goto fail;
+	*sig = out;
+	*siglen = n;
+	out = NULL;
+	goto cleanup;
+fail:
+	ret = mdc_error_set(err, MDC_EINVALID, "cannot sign with the certificate key");
+cleanup:
+	ERR_clear_error();
+	free(out);
+	EVP_MD_CTX_free(md);
+	return ret;
 }
