@@ -26,6 +26,7 @@
 #define MAX_DEPTH         64
 #define MAX_ANCHORS       1000
 #define MAX_ERRORS        200
+#define MAX_DIAGS         1000
 #define DEFAULT_RULE_NAME "Create incidents based on Microsoft Defender for Cloud alerts"
 
 /* ---- the node tree -------------------------------------------------------------------- */
@@ -75,8 +76,9 @@ static void diag(struct mdc_diags *d, enum mdc_severity sev, struct mdc_pos pos,
 	struct mdc_buf b = MDC_BUF_INIT;
 	va_list ap;
 
-	/* A file with thousands of errors gets the first ones and a note. */
-	if (d->nerrors > MAX_ERRORS)
+	/* A file with thousands of errors gets the first ones and a note; warnings are
+	 * capped too, which keeps sorting them cheap. */
+	if (d->nerrors > MAX_ERRORS || d->n >= MAX_DIAGS)
 		return;
 	if (d->nerrors == MAX_ERRORS && sev == MDC_DIAG_ERROR) {
 		mdc_diags_add(d, MDC_DIAG_ERROR, pos, "too many errors, stopping");
@@ -1568,7 +1570,11 @@ static int diag_cmp(const void *a, const void *b)
 static void sort_diags(struct mdc_diags *d, size_t from)
 {
 	size_t n = d->n - from, w = from;
-	struct mdc_diag *v = d->v + from;
+	struct mdc_diag *v;
+
+	if (!n)
+		return;
+	v = d->v + from;
 
 	/* Insertion sort keeps equal positions in emission order; runs are short. */
 	for (size_t i = 1; i < n; i++) {
