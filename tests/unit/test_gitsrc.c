@@ -624,6 +624,7 @@ TEST(git_daemon_serves_git_protocol)
 
 		if (lfd >= 0)
 			dup2(lfd, 2);
+		alarm(120); /* survives exec: no stray daemon if the test fails early */
 		execlp("git", "git", "daemon", "--listen=127.0.0.1", portarg, basearg,
 		       "--export-all", "--reuseaddr", (char *)NULL);
 		_exit(127);
@@ -682,6 +683,72 @@ TEST(token_never_in_error_message)
 	free(msg);
 	free(url);
 	free(want_url);
+	mdc_gitsrc_result_release(&r);
+	fx_free(&f);
+}
+
+/* HTTPS: libgit2's own TLS stack verifies the server; ca_file is what it trusts. An
+ * `openssl s_server` with a self-signed certificate (not git, it answers HTML) on loopback
+ * tells a verification failure from a handshake that passed. */
+TEST(https_verifies_against_ca_file)
+{
+	struct fx f;
+	struct mdc_gitsrc_result r = MDC_GITSRC_RESULT_INIT;
+	int port = free_port();
+	char *url, *cert, *key, *msg = NULL, acc[64];
+	pid_t pid;
+
+	ASSERT_EQ_INT(0, fx_init(&f, "tls"));
+	if (system("command -v openssl >/dev/null") != 0) {
+		fprintf(stderr, "skipped: no openssl command\n");
+		fx_free(&f);
+		return;
+	}
+	ASSERT_EQ_INT(0, sh(f.dir, "openssl req -x509 -newkey ec -pkeyopt "
+	                           "ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 "
+	                           "-days 2 -keyout key.pem -out cert.pem 2>/dev/null"));
+	cert = mdc_xasprintf("%s/cert.pem", f.dir);
+	key = mdc_xasprintf("%s/key.pem", f.dir);
+	snprintf(acc, sizeof(acc), "127.0.0.1:%d", port);
+	pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		alarm(120); /* survives exec: no stray server if the test fails early */
+		execlp("openssl", "openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
+		       "-www", "-quiet", (char *)NULL);
+		_exit(127);
+	}
+	if (wait_for_port(port, 10000) < 0) {
+		stop_child(pid);
+		ASSERT(!"openssl s_server did not start");
+	}
+	url = mdc_xasprintf("https://127.0.0.1:%d/soc/config.git", port);
+	f.o.url = url;
+	f.o.token = "tok-SECRET-4f9a";
+	/* Not trusted by default: refused, whatever the token. */
+	ASSERT_EQ_INT(MDC_EAUTH, fx_read(&f, &r, &msg));
+	ASSERT_CONTAINS(msg, "certificate");
+	ASSERT_NOT_CONTAINS(msg, "SECRET");
+	free(msg);
+	/* Trusted through ca_file: TLS passes and the (non-git) server's answer is the error. */
+	f.o.ca_file = cert;
+	ASSERT_EQ_INT(MDC_ENET, fx_read(&f, &r, &msg));
+	ASSERT_NOT_CONTAINS(msg, "certificate");
+	ASSERT_CONTAINS(msg, "content-type");
+	free(msg);
+	f.o.ca_file = "/nonexistent/ca.pem";
+	ASSERT_EQ_INT(MDC_EINVALID, fx_read(&f, &r, &msg));
+	ASSERT_CONTAINS(msg, "cannot use CA file '/nonexistent/ca.pem'");
+	free(msg);
+	stop_child(pid);
+	free(url);
+	free(cert);
+	free(key);
 	mdc_gitsrc_result_release(&r);
 	fx_free(&f);
 }
