@@ -54,6 +54,7 @@ struct xfer {
 	bool sensitive;
 	int max_attempts;
 	long long budget_ms;
+	long timeout_ms, connect_timeout_ms;
 	mdc_http_authorize_fn authorize;
 	void *authorize_ctx;
 	void (*done)(void *, struct mdc_http_response *, const struct mdc_error *);
@@ -550,6 +551,10 @@ int mdc_http_submit(struct mdc_http *h, const struct mdc_http_request *req, stru
 	x->budget_key = req->budget_key ? mdc_xstrdup(req->budget_key) : NULL;
 	x->max_attempts = req->max_attempts > 0 ? req->max_attempts : h->o.max_attempts;
 	x->budget_ms = req->budget_ms > 0 ? req->budget_ms : h->o.budget_ms;
+	x->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : h->o.timeout_ms;
+	x->connect_timeout_ms = req->timeout_ms > 0 && req->timeout_ms < h->o.connect_timeout_ms
+	                            ? req->timeout_ms
+	                            : h->o.connect_timeout_ms;
 	x->authorize = req->authorize;
 	x->authorize_ctx = req->authorize_ctx;
 	x->done = req->done;
@@ -663,11 +668,11 @@ static void start_attempt(struct mdc_http *h, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (h->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->o.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->connect_timeout_ms);
 	if (remaining < 1)
 		remaining = 1;
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-	                 remaining < h->o.timeout_ms ? remaining : (long)h->o.timeout_ms);
+	                 remaining < x->timeout_ms ? remaining : x->timeout_ms);
 	if (!strcmp(x->method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(x->method, "GET")) {

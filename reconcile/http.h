@@ -76,6 +76,7 @@ struct mdc_http_request {
 	const char *budget_key; /* throttling budget (the subscription id), or NULL */
 	int max_attempts;       /* 0 = the client's */
 	int budget_ms;          /* 0 = the client's */
+	int timeout_ms;         /* per attempt, connecting included; 0 = the client's */
 	mdc_http_authorize_fn authorize; /* NULL = no Authorization header */
 	void *authorize_ctx;
 	/* Called exactly once when the request is finished (after its retries), from inside
