@@ -25,7 +25,7 @@
 
 /* A URL taken apart: what libgit2 sees, what messages show, and the credentials. */
 struct url_parts {
-	char *transport; /* the URL without its password */
+	char *transport; /* the URL libgit2 fetches: no user information */
 	char *display;   /* the URL without user information */
 	char *user;      /* percent-decoded, or NULL */
 	char *password;  /* percent-decoded, or NULL */
@@ -142,12 +142,10 @@ static void parse_url(struct url_parts *u, const char *url)
 			u->port = mdc_xstrndup(portsep + 1, (size_t)(end - portsep - 1));
 		u->https = schemelen == 5 && !strncmp(url, "https", 5);
 		u->http = schemelen == 4 && !strncmp(url, "http", 4);
-		if (pw)
-			u->transport = mdc_xasprintf("%.*s%.*s%s", schemelen + 3, url,
-			                             (int)(pw - auth), auth, at);
-		else
-			u->transport = mdc_xstrdup(url);
 		u->display = mdc_xasprintf("%.*s%s", schemelen + 3, url, hostport);
+		/* libgit2 gets no user information either: the credential callback supplies
+		 * the user, so neither it nor a password can surface in libgit2's messages. */
+		u->transport = mdc_xstrdup(u->display);
 	} else if (is_scp_like(url)) {
 		const char *colon = strchr(url, ':');
 		const char *at = memchr(url, '@', (size_t)(colon - url));

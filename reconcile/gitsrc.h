@@ -19,8 +19,10 @@
  *
  * Transports: local paths and file://, git://, http(s):// and ssh (ssh://, user@host:path).
  * Secrets (the token, a password in the URL) never reach error messages or any file in
- * the cache: the URL given to libgit2 and stored nowhere has its password removed, and
- * messages use the URL without any user information.
+ * the cache: libgit2 gets the URL without user information (the credential callback
+ * supplies user and password), the remote lives only in memory, FETCH_HEAD stays empty,
+ * and messages use the URL without user information. The user's insteadOf rewrites are
+ * not applied: the URL given is the URL fetched.
  */
 #include <stdbool.h>
 
@@ -97,7 +99,8 @@ int mdc_gitsrc_ref_commit(char commit[41], const struct mdc_gitsrc_opts *o, stru
 void mdc_gitsrc_result_release(struct mdc_gitsrc_result *r);
 
 /* The URL without user name or password (for messages), in a new string owned by the
- * caller. Local paths come back unchanged. */
+ * caller. scp-like user@host:path (no password possible) comes back unchanged, local
+ * paths made absolute. */
 char *mdc_gitsrc_display_url(const char *url);
 
 /* "libgit2 1.5.1 (https, ssh)", the linked library's version for `mdcctl --version`.

@@ -812,40 +812,55 @@ static pid_t start_401_server(int *port_out, const char *log)
 
 TEST(token_sent_as_basic_password_once)
 {
-	static const char token[] = "tok-SECRET-4f9a";
-	struct fx f;
-	struct mdc_gitsrc_result r = MDC_GITSRC_RESULT_INIT;
-	char *log, *url, *msg = NULL, *b64, *want;
-	int port = 0;
-	pid_t pid;
-	struct mdc_buf seen = MDC_BUF_INIT;
+	static const struct {
+		const char *userinfo, *token, *userpass;
+	} cases[] = {
+	    {"", "tok-SECRET-4f9a", "x-access-token:tok-SECRET-4f9a"},
+	    {"alice@", "tok-SECRET-4f9a", "alice:tok-SECRET-4f9a"},
+	    {"alice:pw-SECRET-77@", NULL, "alice:pw-SECRET-77"},
+	    {"alice:pw-SECRET-77@", "tok-SECRET-4f9a", "alice:tok-SECRET-4f9a"},
+	};
 
-	ASSERT_EQ_INT(0, fx_init(&f, "basic"));
-	log = mdc_xasprintf("%s/requests.log", f.dir);
-	pid = start_401_server(&port, log);
-	ASSERT(pid > 0);
-	url = mdc_xasprintf("http://127.0.0.1:%d/soc/config.git", port);
-	f.o.url = url;
-	f.o.token = token;
-	ASSERT_EQ_INT(MDC_EAUTH, fx_read(&f, &r, &msg));
-	stop_child(pid);
-	ASSERT_CONTAINS(msg, "the credentials were refused");
-	ASSERT_NOT_CONTAINS(msg, "SECRET");
-	ASSERT_EQ_INT(0, mdc_buf_read_file(&seen, log, 1 << 20));
-	/* The first request goes without credentials, the retry carries the token as the
-	 * password of x-access-token, and after its refusal no third request is made. */
-	b64 = sh_out(f.dir, "printf 'x-access-token:tok-SECRET-4f9a' | base64 -w0");
-	want = mdc_xasprintf("none\nAuthorization: Basic %s\n", b64);
-	ASSERT_EQ_STR(want, seen.ptr);
-	ASSERT_EQ_INT(0, tree_lacks(f.cache, "SECRET"));
-	free(b64);
-	free(want);
-	free(msg);
-	free(url);
-	free(log);
-	mdc_buf_release(&seen);
-	mdc_gitsrc_result_release(&r);
-	fx_free(&f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx f;
+		struct mdc_gitsrc_result r = MDC_GITSRC_RESULT_INIT;
+		struct mdc_buf seen = MDC_BUF_INIT;
+		char name[32], *log, *url, *msg = NULL, *b64, *want, *cmd;
+		int port = 0;
+		pid_t pid;
+
+		snprintf(name, sizeof(name), "basic%zu", i);
+		ASSERT_EQ_INT(0, fx_init(&f, name));
+		log = mdc_xasprintf("%s/requests.log", f.dir);
+		pid = start_401_server(&port, log);
+		ASSERT(pid > 0);
+		url =
+		    mdc_xasprintf("http://%s127.0.0.1:%d/soc/config.git", cases[i].userinfo, port);
+		f.o.url = url;
+		f.o.token = cases[i].token;
+		ASSERT_EQ_INT(MDC_EAUTH, fx_read(&f, &r, &msg));
+		stop_child(pid);
+		ASSERT_CONTAINS(msg, "the credentials were refused");
+		ASSERT_NOT_CONTAINS(msg, "SECRET");
+		ASSERT_NOT_CONTAINS(msg, "alice");
+		ASSERT_EQ_INT(0, mdc_buf_read_file(&seen, log, 1 << 20));
+		/* The first request goes without credentials, the retry carries them, and
+		 * after their refusal no third request is made. */
+		cmd = mdc_xasprintf("printf '%s' | base64 -w0", cases[i].userpass);
+		b64 = sh_out(f.dir, cmd);
+		want = mdc_xasprintf("none\nAuthorization: Basic %s\n", b64);
+		ASSERT_EQ_STR(want, seen.ptr);
+		ASSERT_EQ_INT(0, tree_lacks(f.cache, "SECRET"));
+		free(cmd);
+		free(b64);
+		free(want);
+		free(msg);
+		free(url);
+		free(log);
+		mdc_buf_release(&seen);
+		mdc_gitsrc_result_release(&r);
+		fx_free(&f);
+	}
 }
 
 TEST(no_token_asks_for_one)
