@@ -561,6 +561,34 @@ TEST(locked_cache_waits_then_gives_up)
 	fx_free(&f);
 }
 
+TEST(two_processes_share_one_cache)
+{
+	struct fx f;
+	struct mdc_gitsrc_result r = MDC_GITSRC_RESULT_INIT;
+	int status = -1, ok = 1;
+	pid_t pid;
+
+	ASSERT_EQ_INT(0, fx_init(&f, "concurrent"));
+	pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		for (int i = 0; i < 5; i++) {
+			bad |= fx_read(&f, &r, NULL) != 0 || strcmp(r.data.ptr, "v: 1\n") != 0;
+			mdc_gitsrc_result_release(&r);
+		}
+		_exit(bad);
+	}
+	for (int i = 0; i < 5; i++)
+		ok &= fx_read(&f, &r, NULL) == 0 && !strcmp(r.data.ptr, "v: 1\n");
+	waitpid(pid, &status, 0);
+	ASSERT(ok);
+	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	mdc_gitsrc_result_release(&r);
+	fx_free(&f);
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
