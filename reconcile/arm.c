@@ -1,0 +1,292 @@
+#include "arm.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "banned.h"
+
+struct mdc_arm {
+	char *endpoint; /* no trailing slash */
+	size_t origin_len; /* length of "https://host[:port]" in endpoint */
+	struct mdc_http *http;
+	mdc_http_authorize_fn authorize;
+	void *authorize_ctx;
+	bool read_only;
+};
+
+struct call {
+	struct mdc_arm *arm;
+	mdc_arm_done_fn done;
+	void *ctx;
+};
+
+struct list {
+	struct mdc_arm *arm;
+	char *budget_key;
+	mdc_arm_page_fn page;
+	mdc_arm_list_done_fn done;
+	void *ctx;
+};
+
+static size_t origin_length(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	if (!p)
+		return 0;
+	p += 3;
+	while (*p && *p != '/')
+		p++;
+	return (size_t)(p - url);
+}
+
+int mdc_arm_new(struct mdc_arm **out, const struct mdc_arm_opts *opts, struct mdc_error *err)
+{
+	struct mdc_arm *arm;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (!opts->endpoint || strncasecmp(opts->endpoint, "https://", 8))
+		return mdc_error_set(err, MDC_EINVALID,
+				     "the ARM endpoint must be an https:// URL, not '%s'",
+				     opts->endpoint ? opts->endpoint : "");
+	arm = mdc_xcalloc(1, sizeof(*arm));
+	len = strlen(opts->endpoint);
+	while (len > 8 && opts->endpoint[len - 1] == '/')
+		len--;
+	arm->endpoint = mdc_xstrndup(opts->endpoint, len);
+	arm->origin_len = origin_length(arm->endpoint);
+	arm->authorize = opts->authorize;
+	arm->authorize_ctx = opts->authorize_ctx;
+	arm->read_only = opts->read_only;
+	rc = mdc_http_new(&arm->http, &opts->http, err);
+	if (rc < 0) {
+		mdc_arm_free(arm);
+		return rc;
+	}
+	*out = arm;
+	return 0;
+}
+
+void mdc_arm_free(struct mdc_arm *arm)
+{
+	if (!arm)
+		return;
+	mdc_http_free(arm->http);
+	free(arm->endpoint);
+	free(arm);
+}
+
+struct mdc_http *mdc_arm_http(struct mdc_arm *arm)
+{
+	return arm->http;
+}
+
+const char *mdc_arm_endpoint(const struct mdc_arm *arm)
+{
+	return arm->endpoint;
+}
+
+static char *make_url(const struct mdc_arm *arm, const char *path, const char *api_version,
+		      const char *extra_query)
+{
+	struct mdc_buf b = MDC_BUF_INIT;
+
+	mdc_buf_adds(&b, arm->endpoint);
+	mdc_buf_adds(&b, path);
+	mdc_buf_addch(&b, strchr(path, '?') ? '&' : '?');
+	mdc_buf_addf(&b, "api-version=%s", api_version);
+	if (extra_query && *extra_query)
+		mdc_buf_addf(&b, "&%s", extra_query);
+	return mdc_buf_detach(&b);
+}
+
+static cJSON *parse_body(const struct mdc_http_response *resp)
+{
+	return resp->body.len ? cJSON_ParseWithLength(resp->body.ptr, resp->body.len) : NULL;
+}
+
+static void call_done(void *ctx, struct mdc_http_response *resp, const struct mdc_error *err)
+{
+	struct call *c = ctx;
+	cJSON *body = parse_body(resp);
+
+	c->done(c->ctx, resp->status, body, err);
+	cJSON_Delete(body);
+	free(c);
+}
+
+static int submit(struct mdc_arm *arm, const char *method, const char *url, const char *body,
+		  const char *budget_key,
+		  void (*done)(void *, struct mdc_http_response *, const struct mdc_error *),
+		  void *ctx, struct mdc_error *err)
+{
+	struct mdc_http_request req = {
+		.method = method,
+		.url = url,
+		.body = body,
+		.budget_key = budget_key,
+		.authorize = arm->authorize,
+		.authorize_ctx = arm->authorize_ctx,
+		.done = done,
+		.ctx = ctx,
+	};
+
+	if (arm->read_only && strcmp(method, "GET"))
+		return mdc_error_set(err, MDC_EINTERNAL,
+				     "refusing %s in a read-only run (drift never writes)", method);
+	return mdc_http_submit(arm->http, &req, err);
+}
+
+int mdc_arm_call(struct mdc_arm *arm, const char *method, const char *path,
+		 const char *api_version, const char *body, const char *budget_key,
+		 mdc_arm_done_fn done, void *ctx, struct mdc_error *err)
+{
+	struct call *c = mdc_xcalloc(1, sizeof(*c));
+	char *url = make_url(arm, path, api_version, NULL);
+	int rc;
+
+	c->arm = arm;
+	c->done = done;
+	c->ctx = ctx;
+	rc = submit(arm, method, url, body, budget_key, call_done, c, err);
+	free(url);
+	if (rc < 0)
+		free(c);
+	return rc;
+}
+
+static void list_finish(struct list *l, const struct mdc_error *err)
+{
+	l->done(l->ctx, err);
+	free(l->budget_key);
+	free(l);
+}
+
+static void list_page_done(void *ctx, struct mdc_http_response *resp,
+			   const struct mdc_error *herr)
+{
+	struct list *l = ctx;
+	struct mdc_error err = MDC_ERROR_INIT;
+	cJSON *page = NULL;
+	const cJSON *next;
+
+	if (herr) {
+		list_finish(l, herr);
+		return;
+	}
+	page = parse_body(resp);
+	if (!cJSON_IsObject(page)) {
+		mdc_error_set(&err, MDC_EHTTP, "GET %s: the response is not a JSON object",
+			      resp->url ? resp->url : "");
+		goto fail;
+	}
+	if (l->page(l->ctx, page, &err) < 0)
+		goto fail;
+	next = cJSON_GetObjectItemCaseSensitive(page, "nextLink");
+	if (cJSON_IsString(next) && *next->valuestring) {
+		/* nextLink is absolute and already carries api-version (reference §1.1). */
+		if (strncasecmp(next->valuestring, l->arm->endpoint, l->arm->origin_len) ||
+		    (next->valuestring[l->arm->origin_len] != '/' &&
+		     next->valuestring[l->arm->origin_len] != '\0')) {
+			mdc_error_set(&err, MDC_EHTTP,
+				      "refusing a nextLink to another host than %.*s",
+				      (int)l->arm->origin_len, l->arm->endpoint);
+			goto fail;
+		}
+		if (submit(l->arm, "GET", next->valuestring, NULL, l->budget_key, list_page_done, l,
+			   &err) < 0)
+			goto fail;
+		cJSON_Delete(page);
+		return;
+	}
+	cJSON_Delete(page);
+	list_finish(l, NULL);
+	return;
+fail:
+	cJSON_Delete(page);
+	list_finish(l, &err);
+	mdc_error_clear(&err);
+}
+
+int mdc_arm_list(struct mdc_arm *arm, const char *path, const char *api_version,
+		 const char *extra_query, const char *budget_key, mdc_arm_page_fn page,
+		 mdc_arm_list_done_fn done, void *ctx, struct mdc_error *err)
+{
+	struct list *l = mdc_xcalloc(1, sizeof(*l));
+	char *url = make_url(arm, path, api_version, extra_query);
+	int rc;
+
+	l->arm = arm;
+	l->budget_key = budget_key ? mdc_xstrdup(budget_key) : NULL;
+	l->page = page;
+	l->done = done;
+	l->ctx = ctx;
+	rc = submit(arm, "GET", url, NULL, budget_key, list_page_done, l, err);
+	free(url);
+	if (rc < 0) {
+		free(l->budget_key);
+		free(l);
+	}
+	return rc;
+}
+
+int mdc_arm_run(struct mdc_arm *arm, struct mdc_error *err)
+{
+	return mdc_http_run(arm->http, err);
+}
+
+struct sync_result {
+	int status;
+	cJSON *body;
+	struct mdc_error err;
+	bool done;
+};
+
+static void sync_done(void *ctx, int status, const cJSON *body, const struct mdc_error *err)
+{
+	struct sync_result *r = ctx;
+
+	r->status = status;
+	r->body = body ? cJSON_Duplicate(body, 1) : NULL;
+	if (err) {
+		r->err.code = err->code;
+		r->err.http_status = err->http_status;
+		r->err.arm_code = err->arm_code ? mdc_xstrdup(err->arm_code) : NULL;
+		r->err.request_id = err->request_id ? mdc_xstrdup(err->request_id) : NULL;
+		r->err.message = err->message ? mdc_xstrdup(err->message) : NULL;
+	}
+	r->done = true;
+}
+
+int mdc_arm_call_sync(struct mdc_arm *arm, const char *method, const char *path,
+		      const char *api_version, const char *body, const char *budget_key,
+		      int *status, cJSON **body_out, struct mdc_error *err)
+{
+	struct sync_result r = {0};
+	int rc;
+
+	*status = 0;
+	if (body_out)
+		*body_out = NULL;
+	rc = mdc_arm_call(arm, method, path, api_version, body, budget_key, sync_done, &r, err);
+	if (rc < 0)
+		return rc;
+	rc = mdc_arm_run(arm, err);
+	if (rc < 0 && !r.done)
+		return rc;
+	*status = r.status;
+	if (body_out)
+		*body_out = r.body;
+	else
+		cJSON_Delete(r.body);
+	if (r.err.code) {
+		rc = r.err.code;
+		mdc_error_move(err, &r.err);
+		return rc;
+	}
+	return 0;
+}
