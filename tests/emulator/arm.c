@@ -580,16 +580,13 @@ static void h_provider(struct ctx *c, cJSON *state, cJSON *sub)
 		snprintf(key, sizeof(key), "%s/%s", emu_str(sub, "subscriptionId"), ns);
 		left = cJSON_GetObjectItemCaseSensitive(c->emu->polls, key);
 		/* Registering for --register-polls GETs, then Registered */
-		if (!left || left->valuedouble <= 1) {
+		if (!left || left->valuedouble < 1) {
 			cJSON_DeleteItemFromObjectCaseSensitive(c->emu->polls, key);
-			doc = provider_json(sub, ns);
-			emu_resp_json(c->resp, 200, doc);
-			cJSON_Delete(doc);
 			cJSON_DeleteItemFromObjectCaseSensitive(providers, ns);
 			cJSON_AddStringToObject(providers, ns, "Registered");
-			return;
+		} else {
+			cJSON_SetNumberValue(left, left->valuedouble - 1);
 		}
-		cJSON_SetNumberValue(left, left->valuedouble - 1);
 	}
 	doc = provider_json(sub, ns);
 	emu_resp_json(c->resp, 200, doc);
@@ -978,11 +975,13 @@ static cJSON *setting_json(const cJSON *sub, size_t i)
 
 static void h_settings(struct ctx *c, cJSON *sub)
 {
-	cJSON *all = cJSON_CreateArray();
+	cJSON *doc = cJSON_CreateObject(), *all = cJSON_AddArrayToObject(doc, "value");
 
+	/* pageable in the spec, but the handful of settings always fits one page */
 	for (size_t i = 0; i < NSETTINGS; i++)
 		cJSON_AddItemToArray(all, setting_json(sub, i));
-	page(c, all, "$skipToken", false);
+	emu_resp_json(c->resp, 200, doc);
+	cJSON_Delete(doc);
 }
 
 static void h_setting(struct ctx *c, cJSON *sub)

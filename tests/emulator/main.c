@@ -97,12 +97,17 @@ static int write_tls_dir(struct emu *emu, const char *dir, const char *ca_pem)
 	struct mdc_buf env = MDC_BUF_INIT;
 	const cJSON *p =
 	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(emu->state, "principals"), 0);
-	char *ca_path = mdc_xasprintf("%s/ca.pem", dir), *env_path = mdc_xasprintf("%s/env", dir);
+	char *ca_path, *env_path, *abs;
 	const char *tenant = emu_str(emu->state, "tenantId");
 	char *mi;
 	int ret;
 
 	mkdir(dir, 0700);
+	/* absolute, so that the env file works from any directory */
+	abs = realpath(dir, NULL);
+	ca_path = mdc_xasprintf("%s/ca.pem", abs ? abs : dir);
+	env_path = mdc_xasprintf("%s/env", dir);
+	free(abs);
 	mi = mdc_xasprintf("%s/msi/token", emu->base_url);
 	env_line(&env, "AZURE_TENANT_ID", tenant);
 	env_line(&env, "AZURE_CLIENT_ID", p ? emu_str(p, "clientId") : NULL);
