@@ -17,6 +17,7 @@ enum {
 };
 
 int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Prints "mdcctl: error: <message>" for err on stderr. */
@@ -25,5 +26,14 @@ void cli_report(const struct mdc_error *err);
 void cli_print_diags(FILE *f, const char *path, const struct mdc_diags *d);
 /* Prints a usage error and returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct mdc_buf;
+struct mdc_plan;
+struct cli_common;
+/* --format text|json|markdown into *fmt; prints a usage error and returns EXIT_USAGE. */
+int cli_parse_format(const char *cmd, const char *arg, int *fmt);
+/* Renders p in fmt (colour decided from c and stdout) into out. */
+void cli_render(struct mdc_buf *out, const struct mdc_plan *p, int fmt,
+		const struct cli_common *c, const char *hint);
 
 #endif

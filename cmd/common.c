@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -109,4 +112,40 @@ int cli_common_check(struct cli_common *c, const char *cmd, bool need_config)
 bool cli_use_color(const struct cli_common *c, int fd)
 {
 	return !c->no_color && isatty(fd);
+}
+
+int cli_write_file(const char *path, const char *data, size_t len, bool private_mode)
+{
+	char *tmp;
+	int fd;
+	size_t off = 0;
+
+	if (!strcmp(path, "-"))
+		return fwrite(data, 1, len, stdout) == len ? 0 : -1;
+	tmp = malloc(strlen(path) + 16);
+	if (!tmp)
+		return -1;
+	snprintf(tmp, strlen(path) + 16, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, private_mode ? 0600 : 0644);
+	if (fd < 0)
+		goto fail;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+		goto fail;
+	free(tmp);
+	return 0;
+fail:
+	fprintf(stderr, "mdcctl: error: cannot write '%s': %s\n", path, strerror(errno));
+	unlink(tmp);
+	free(tmp);
+	return -1;
 }

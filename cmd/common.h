@@ -9,6 +9,7 @@
  */
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum {
 	OPT_GIT = 1000,
@@ -74,5 +75,9 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 int cli_common_check(struct cli_common *c, const char *cmd, bool need_config);
 /* Whether to colour output on stream fd (a terminal, and neither --no-color nor NO_COLOR). */
 bool cli_use_color(const struct cli_common *c, int fd);
+
+/* Writes data to path atomically (a temporary file renamed over it), mode 0600 when
+ * private. Returns 0, or -1 with a message printed. "-" writes to stdout. */
+int cli_write_file(const char *path, const char *data, size_t len, bool private_mode);
 
 #endif

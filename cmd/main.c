@@ -20,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"validate", cmd_validate, "parse and check the desired state, offline"},
+	{"plan", cmd_plan, "read Azure, print what apply would do"},
 	{"version", cmd_version, "print the version and the linked library versions"},
 };
 

@@ -101,9 +101,14 @@ static void subs_done(void *ctx, const struct mdc_error *err)
 		set_fatal(ctx, err, "the subscription list");
 }
 
+struct mgread {
+	struct obs *o;
+	char *name;
+};
+
 static int mg_page(void *ctx, const cJSON *page, struct mdc_error *err)
 {
-	struct obs *o = ctx;
+	struct obs *o = ((struct mgread *)ctx)->o;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(page, "value"), *it;
 
 	if (!cJSON_IsArray(v))
@@ -122,11 +127,6 @@ static int mg_page(void *ctx, const cJSON *page, struct mdc_error *err)
 	}
 	return 0;
 }
-
-struct mgread {
-	struct obs *o;
-	char *name;
-};
 
 static void mg_done(void *ctx, const struct mdc_error *err)
 {

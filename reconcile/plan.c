@@ -1443,7 +1443,7 @@ static cJSON *counts_json(const struct mdc_plan_counts *k)
 	return o;
 }
 
-static void format_time(time_t t, struct mdc_buf *out)
+void mdc_plan_format_time(struct mdc_buf *out, time_t t)
 {
 	/* gmtime arithmetic by hand keeps the pure core free of <time.h> calls that read
 	 * the environment (TZ). */
@@ -1505,7 +1505,7 @@ char *mdc_plan_to_json(const struct mdc_plan *p)
 	char *text, *out;
 
 	cJSON_AddNumberToObject(root, "format_version", p->format_version);
-	format_time(p->created_at, &ts);
+	mdc_plan_format_time(&ts, p->created_at);
 	cJSON_AddStringToObject(root, "created_at", ts.ptr);
 	mdc_buf_release(&ts);
 	jstr(root, "config_digest", p->config_digest);
@@ -1641,7 +1641,7 @@ static const cJSON *parr(struct prd *r, const cJSON *o, const char *key, int *rc
 static int read_item(struct prd *r, const cJSON *o, struct mdc_plan_item *it)
 {
 	const cJSON *a, *x, *req;
-	int rc, v;
+	int rc, v = 0;
 
 	if (!cJSON_IsObject(o))
 		return pfail(r, "", "expected an object");
@@ -1778,7 +1778,7 @@ static int plan_from_root(struct mdc_plan *p, const cJSON *root, struct prd *r)
 	cJSON_ArrayForEach(x, a)
 	{
 		struct mdc_plan_note *n = &p->notes[i];
-		int lv;
+		int lv = 0;
 		mdc_buf_reset(&r->where);
 		mdc_buf_addf(&r->where, "notes[%zu]", i++);
 		if (!cJSON_IsObject(x))
