@@ -869,9 +869,13 @@ static void attempt_done(struct mdc_http *h, struct xfer *x, CURLcode rc)
 			retry = false;
 	}
 	if (retry) {
-		logf_(h, 1, "%s %s: %s%s%ld, retrying in %lld ms (attempt %d of %d)", x->method,
-		      path.ptr, why, rc == CURLE_OK ? " " : "", rc == CURLE_OK ? status : 0L, wait,
-		      x->resp.attempts, x->max_attempts);
+		if (rc == CURLE_OK)
+			logf_(h, 1, "%s %s: %s %ld, retrying in %lld ms (attempt %d of %d)",
+			      x->method, path.ptr, why, status, wait, x->resp.attempts,
+			      x->max_attempts);
+		else
+			logf_(h, 1, "%s %s: %s, retrying in %lld ms (attempt %d of %d)", x->method,
+			      path.ptr, why, wait, x->resp.attempts, x->max_attempts);
 		mdc_buf_release(&path);
 		x->reserved = false;
 		schedule(h, x, now + wait);
