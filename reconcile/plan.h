@@ -148,6 +148,10 @@ char *mdc_plan_to_json(const struct mdc_plan *p);
 /* Reads a saved plan; refuses other format_versions. Caller frees *out. */
 int mdc_plan_from_json(struct mdc_plan **out, const char *json, size_t len, struct mdc_error *err);
 
+struct mdc_buf;
+/* Appends t as "YYYY-MM-DDTHH:MM:SSZ" (UTC), the form the saved plan uses. */
+void mdc_plan_format_time(struct mdc_buf *out, time_t t);
+
 /* Static names. */
 const char *mdc_action_name(enum mdc_action a);         /* "create", ... */
 const char *mdc_item_kind_name(enum mdc_item_kind k);   /* "pricing", ... */
