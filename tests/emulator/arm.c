@@ -1357,10 +1357,9 @@ static void h_onboarding(struct ctx *c, cJSON *ws)
 			cJSON_AddStringToObject(ws, "onboardingEtag", etag);
 			cJSON_DeleteItemFromObjectCaseSensitive(ws, "customerManagedKey");
 			cJSON_AddBoolToObject(ws, "customerManagedKey", cJSON_IsTrue(bc));
-			cJSON_ReplaceItemInObjectCaseSensitive(obj, "etag",
-			                                       cJSON_CreateString(etag));
-			if (!cJSON_GetObjectItemCaseSensitive(obj, "etag"))
-				cJSON_AddStringToObject(obj, "etag", etag);
+			/* Replace would leak the new item when there was no etag yet */
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, "etag");
+			cJSON_AddStringToObject(obj, "etag", etag);
 			cJSON_ReplaceItemInObjectCaseSensitive(props, "customerManagedKey",
 			                                       cJSON_CreateBool(cJSON_IsTrue(bc)));
 			doc = si_json(ws, "onboardingStates", obj);

@@ -92,15 +92,16 @@ int emutest_start(struct emutest *t, const char *const *extra)
 	return 0;
 }
 
-void emutest_stop(struct emutest *t)
+int emutest_stop(struct emutest *t)
 {
 	char cmd[300];
-	int status;
+	int status = 0, ret = 0;
 
 	if (t->pid > 0) {
 		kill(t->pid, SIGTERM);
 		waitpid(t->pid, &status, 0);
 		t->pid = 0;
+		ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
 	if (t->dir[0] && !strncmp(t->dir, "/tmp/mdcemu-test-", 17)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
@@ -108,6 +109,7 @@ void emutest_stop(struct emutest *t)
 			fprintf(stderr, "emutest: cannot remove %s\n", t->dir);
 		t->dir[0] = 0;
 	}
+	return ret;
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)

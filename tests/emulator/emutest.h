@@ -20,7 +20,8 @@ struct emutest {
 /* Starts $MDCEMU --state <copy of $MDCEMU_STATE> plus extra args (NULL-terminated).
  * Returns 0 or -1. */
 int emutest_start(struct emutest *t, const char *const *extra);
-void emutest_stop(struct emutest *t);
+/* Stops it with SIGTERM; returns its exit status (0 = clean, also no ASan leak report). */
+int emutest_stop(struct emutest *t);
 
 struct emuresp {
 	long status;

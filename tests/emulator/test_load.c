@@ -90,7 +90,7 @@ TEST(hundred_connections_without_errors)
 	curl_multi_cleanup(m);
 	curl_slist_free_all(hl);
 	free(tok);
-	emutest_stop(&t);
+	ASSERT_EQ_INT(0, emutest_stop(&t));
 	curl_global_cleanup();
 	fprintf(stderr, "load: %ld requests in %ld s, %ld errors\n", done, secs, errors);
 	ASSERT_EQ_INT(0, errors);
