@@ -1119,6 +1119,39 @@ TEST(generate_is_deterministic)
 	mdc_buf_release(&b);
 }
 
+TEST(random_faults_cover_every_kind)
+{
+	static const char *const args[] = {"--fault-rate", "1", "--seed", "42", NULL};
+	struct emutest t;
+	struct emuresp r;
+	int seen[5] = {0}; /* 429, 500, 503, reset, slow (then 401: no token) */
+
+	ASSERT(up());
+	ASSERT_EQ_INT(0, emutest_start(&t, args));
+	for (int i = 0; i < 30; i++) {
+		emutest_req(&t, "GET", "/tenants?api-version=2022-12-01", NULL, NULL, NULL, &r);
+		if (r.status == 429) {
+			seen[0]++;
+			if (!emuresp_header(&r, "retry-after"))
+				seen[0] = -100;
+		} else if (r.status == 500) {
+			seen[1]++;
+		} else if (r.status == 503) {
+			seen[2]++;
+		} else if (r.status == 0) {
+			seen[3]++;
+		} else if (r.status == 401) {
+			seen[4]++;
+		} else {
+			seen[0] = -100;
+		}
+		emuresp_free(&r);
+	}
+	ASSERT_EQ_INT(0, emutest_stop(&t));
+	for (int i = 0; i < 5; i++)
+		ASSERT(seen[i] > 0);
+}
+
 /* Last: SIGTERM saves nothing unasked and exits 0 (under ASan: without a leak report). */
 TEST(sigterm_exits_cleanly)
 {
