@@ -18,7 +18,10 @@ enum {
 
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_drift(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* Prints "mdcctl: error: <message>" for err on stderr. */
 void cli_report(const struct mdc_error *err);

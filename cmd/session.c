@@ -68,22 +68,46 @@ int cli_session_load(struct cli_session *s, const struct cli_common *opt, const 
 	return rc;
 }
 
-int cli_session_connect(struct cli_session *s, const struct mdc_config *cfg, bool read_only)
+/* The credential options for a token of audience `resource` (scope {resource}/.default). */
+static struct mdc_auth_opts auth_opts(const struct cli_common *o, const struct mdc_config *cfg,
+				      const char *resource)
 {
-	const struct cli_common *o = s->opt;
 	enum mdc_cloud cloud = cfg ? cfg->cloud : MDC_CLOUD_AZURE;
-	const char *arm_endpoint = o->arm_endpoint ? o->arm_endpoint : mdc_cloud_arm_endpoint(cloud);
 	struct mdc_auth_opts ao = {
 		.tenant_id = cfg ? cfg->tenant : NULL,
 		/* The option wins; else AZURE_AUTHORITY_HOST (read by auth); else the cloud's. */
 		.authority_host = o->authority_host ? o->authority_host
 			: getenv("AZURE_AUTHORITY_HOST") ? NULL : mdc_cloud_authority_host(cloud),
-		.arm_endpoint = arm_endpoint,
+		.arm_endpoint = resource,
 		.ca_file = o->ca_file,
 		.user_agent = USER_AGENT,
 		.verbose = o->verbose,
 		.log = cli_log_line,
 	};
+	return ao;
+}
+
+int cli_session_auth(struct cli_session *s, const struct mdc_config *cfg, const char *resource,
+		     struct mdc_auth **out)
+{
+	struct mdc_auth_opts ao = auth_opts(s->opt, cfg, resource);
+	struct mdc_error err = MDC_ERROR_INIT;
+
+	if ((s->opt->auth_kind && mdc_auth_kind_parse(s->opt->auth_kind, &ao.kind, &err) < 0) ||
+	    mdc_auth_new(out, &ao, &err) < 0) {
+		cli_report(&err);
+		mdc_error_clear(&err);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int cli_session_connect(struct cli_session *s, const struct mdc_config *cfg, bool read_only)
+{
+	const struct cli_common *o = s->opt;
+	enum mdc_cloud cloud = cfg ? cfg->cloud : MDC_CLOUD_AZURE;
+	const char *arm_endpoint = o->arm_endpoint ? o->arm_endpoint : mdc_cloud_arm_endpoint(cloud);
+	struct mdc_auth_opts ao = auth_opts(o, cfg, arm_endpoint);
 	struct mdc_arm_opts aro = {
 		.endpoint = arm_endpoint,
 		.http = {

@@ -30,6 +30,10 @@ int cli_session_load(struct cli_session *s, const struct cli_common *opt, const 
 /* Opens the credential chain and the ARM client (cfg may be NULL: endpoints then come from
  * the options alone). read_only: the client refuses every method but GET. */
 int cli_session_connect(struct cli_session *s, const struct mdc_config *cfg, bool read_only);
+/* A second credential of the same chain for another audience (scope {resource}/.default),
+ * e.g. Log Analytics; *out is freed by the caller with mdc_auth_free. Prints errors. */
+int cli_session_auth(struct cli_session *s, const struct mdc_config *cfg, const char *resource,
+		     struct mdc_auth **out);
 /* Reads the tenant for s->cfg (progress on a terminal). */
 int cli_session_observe(struct cli_session *s, const struct mdc_observe_opts *oo,
 			struct mdc_actual **out);

@@ -1663,3 +1663,8 @@ int mdc_config_load(struct mdc_config **out, const char *path, struct mdc_diags 
 	mdc_buf_release(&b);
 	return rc;
 }
+
+const char *mdc_config_yaml_version(void)
+{
+	return yaml_get_version_string();
+}

@@ -200,5 +200,7 @@ const char *mdc_cloud_name(enum mdc_cloud c);        /* "AzureCloud" ... */
 const char *mdc_cloud_arm_endpoint(enum mdc_cloud c);
 const char *mdc_cloud_authority_host(enum mdc_cloud c);
 const char *mdc_severity_name(unsigned one_sev_bit); /* "High" ... */
+/* The linked libyaml's version ("0.2.5"), for `mdcctl --version`. Static string. */
+const char *mdc_config_yaml_version(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -300,4 +301,9 @@ cleanup:
 	free(out);
 	EVP_MD_CTX_free(md);
 	return ret;
+}
+
+const char *mdc_crypto_version(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
 }

@@ -52,4 +52,8 @@ char *mdc_cert_subject(const struct mdc_cert_key *ck);
 int mdc_cert_sign(const struct mdc_cert_key *ck, enum mdc_sig_alg alg, const void *data, size_t len,
                   unsigned char **sig, size_t *siglen, struct mdc_error *err);
 
+/* The linked OpenSSL's version ("OpenSSL 3.0.17 1 Jul 2025"), for `mdcctl --version`.
+ * Static string. */
+const char *mdc_crypto_version(void);
+
 #endif
