@@ -108,6 +108,9 @@ void emu_resp_header(struct emu_resp *r, const char *name, const char *value);
 
 /* arm.c: every request that is not admin or Entra. Called without the lock. */
 void emu_arm(struct emu *emu, struct emu_req *req, struct emu_resp *resp);
+/* loganalytics.c: /v1/workspaces/{customerId}/query (reference §11); false when the path
+ * is not a Log Analytics one. Called without the lock. */
+bool emu_loganalytics(struct emu *emu, struct emu_req *req, struct emu_resp *resp);
 /* admin.c: /_emulator/... */
 void emu_admin(struct emu *emu, struct emu_req *req, struct emu_resp *resp);
 
@@ -137,6 +140,10 @@ bool emu_roles_allow(const cJSON *roles, const char *action);
 bool emu_allowed(const cJSON *state, const char *oid, const char *scope, const char *action);
 /* True if oid has any role assignment at, above or below the subscription. */
 bool emu_sub_visible(const cJSON *state, const char *oid, const char *sub);
+/* The same question for many subscriptions: the scopes of the caller's assignments
+ * (emu_caller_scopes, gathered once) and then one cheap check per subscription. */
+void emu_caller_scopes(const cJSON *state, const char *oid, struct mdc_strvec *out);
+bool emu_sub_visible_to(const cJSON *state, const struct mdc_strvec *scopes, const char *sub);
 /* The provider registration state of ns on sub ("Registered" by default for the
  * namespaces every subscription has, "NotRegistered" otherwise). */
 const char *emu_provider_state(const cJSON *sub, const char *ns);

@@ -1401,9 +1401,48 @@ static int bearer_fail(struct entra *e, const cJSON *state, const char *tid, con
 
 #define FAIL(code, ...) bearer_fail(e, state, tid, code, __VA_ARGS__)
 
+/* The audiences the Log Analytics query API accepts (§10.6, §11): its public hosts, and the
+ * emulator's own base URL so that tests need only one endpoint. */
+static bool is_la_audience(struct entra *e, const char *aud)
+{
+	static const char *const la[] = {"https://api.loganalytics.io", "https://api.loganalytics.us",
+	                                 "https://api.loganalytics.azure.cn"};
+	size_t n;
+
+	if (!aud)
+		return false;
+	for (size_t i = 0; i < sizeof(la) / sizeof(*la); i++) {
+		n = strlen(la[i]);
+		if (!strncmp(aud, la[i], n) && (!aud[n] || !strcmp(aud + n, "/")))
+			return true;
+	}
+	n = strlen(e->base_url);
+	return !strncmp(aud, e->base_url, n) && (!aud[n] || !strcmp(aud + n, "/"));
+}
+
+static int check_bearer(struct entra *e, const cJSON *state, const char *authorization,
+                        bool loganalytics, struct entra_caller *caller, const char **code,
+                        char **message, char **www_authenticate);
+
 int entra_check_bearer(struct entra *e, const cJSON *state, const char *authorization,
                        struct entra_caller *caller, const char **code, char **message,
                        char **www_authenticate)
+{
+	return check_bearer(e, state, authorization, false, caller, code, message,
+	                    www_authenticate);
+}
+
+int entra_check_bearer_loganalytics(struct entra *e, const cJSON *state,
+                                    const char *authorization, struct entra_caller *caller,
+                                    const char **code, char **message, char **www_authenticate)
+{
+	return check_bearer(e, state, authorization, true, caller, code, message,
+	                    www_authenticate);
+}
+
+static int check_bearer(struct entra *e, const cJSON *state, const char *authorization,
+                        bool loganalytics, struct entra_caller *caller, const char **code,
+                        char **message, char **www_authenticate)
 {
 	struct jwt j = {0};
 	const char *tok, *tid = NULL, *aud, *oid;
@@ -1461,7 +1500,15 @@ int entra_check_bearer(struct entra *e, const cJSON *state, const char *authoriz
 		goto cleanup;
 	}
 	aud = json_str(j.payload, "aud");
-	if (!is_arm_audience(e, aud)) {
+	if (loganalytics && !is_la_audience(e, aud)) {
+		/* UNCERTAIN text: Log Analytics' own wording for a token of another audience. */
+		rc = FAIL("InvalidAuthenticationTokenAudience",
+		          "The access token has been obtained for wrong audience or resource '%s'. "
+		          "It should be 'https://api.loganalytics.io' (or '%s').",
+		          code, message, www_authenticate, aud ? aud : "", e->base_url);
+		goto cleanup;
+	}
+	if (!loganalytics && !is_arm_audience(e, aud)) {
 		/* ARM's real code for this case is InvalidAuthenticationTokenAudience. */
 		rc =
 		    FAIL("InvalidAuthenticationTokenAudience",

@@ -80,4 +80,11 @@ int entra_check_bearer(struct entra *e, const cJSON *state, const char *authoriz
 		       struct entra_caller *caller, const char **code, char **message,
 		       char **www_authenticate);
 
+/* The same checks for a Log Analytics query (loganalytics.c): the audience must be
+ * https://api.loganalytics.io (.us, .azure.cn), with or without a final slash, or base_url[/]
+ * (for tests); an ARM token is refused. */
+int entra_check_bearer_loganalytics(struct entra *e, const cJSON *state,
+                                    const char *authorization, struct entra_caller *caller,
+                                    const char **code, char **message, char **www_authenticate);
+
 #endif
