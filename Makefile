@@ -3,6 +3,10 @@
 #   make test   install what is missing, build, and run every test plain and under ASan/UBSan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
+# Tests talk to loopback only. Should a test ever fall through the credential chain to
+# managed identity, IMDS is this closed loopback port, never 169.254.169.254.
+export AZURE_POD_IDENTITY_AUTHORITY_HOST = http://127.0.0.1:9
+
 .PHONY: all deps build demo test test-plain test-asan test-fuzz bench clean
 
 all: build
