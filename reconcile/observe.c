@@ -257,6 +257,13 @@ static void ws_start_list(struct obs *o, int kind, const char *what, const char 
 	mdc_error_clear(&err);
 }
 
+static bool workspace_missing(const struct mdc_error *err)
+{
+	return mdc_streq_i(err->arm_code, "ResourceNotFound") ||
+	       mdc_streq_i(err->arm_code, "ResourceGroupNotFound") ||
+	       mdc_streq_i(err->arm_code, "SubscriptionNotFound");
+}
+
 static void ws_onboarding_done(void *ctx, int status, const cJSON *body,
 			       const struct mdc_error *err)
 {
@@ -266,8 +273,11 @@ static void ws_onboarding_done(void *ctx, int status, const cJSON *body,
 	struct mdc_error e2 = MDC_ERROR_INIT;
 	size_t base;
 
-	if (err && status != 404) {
-		ws_fail(o, "Sentinel onboarding state", err);
+	/* 404 is "not onboarded", unless ARM says the workspace itself (or its resource
+	 * group or subscription) does not exist. */
+	if (err && (status != 404 || workspace_missing(err))) {
+		ws_fail(o, status == 404 ? "workspace (it does not exist)" : "Sentinel onboarding state",
+			err);
 		ws_finish_one(o);
 		return;
 	}

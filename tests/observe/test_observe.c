@@ -308,6 +308,28 @@ TEST(workspace_not_onboarded)
 	rig_stop(&r);
 }
 
+TEST(missing_workspace_is_a_workspace_error)
+{
+	struct rig r;
+	struct mdc_error err = MDC_ERROR_INIT;
+	static const char yaml[] =
+		"apiVersion: mdcctl/v1\n"
+		"tenant: " TENANT "\n"
+		"workspace: {subscription: " RED ", resourceGroup: rg-nowhere, name: law-none}\n"
+		"subscriptions:\n"
+		"  select: [{id: " RED "}]\n"
+		"  defaults: {connected: true, plans: {VirtualMachines: Standard}}\n";
+
+	ASSERT(rig_start(&r, NULL, yaml) == 0);
+	ASSERT_EQ_INT(0, mdc_observe(&r.act, r.arm, r.cfg, NULL, &err));
+	ASSERT(!r.act->workspace.read);
+	ASSERT_EQ_INT(404, r.act->workspace.error.http_status);
+	ASSERT_CONTAINS(r.act->workspace.error.message, "does not exist");
+	ASSERT(sub(r.act, RED)->pricings_read);
+	mdc_error_clear(&err);
+	rig_stop(&r);
+}
+
 TEST(read_only_client_refuses_writes)
 {
 	struct rig r;
