@@ -442,7 +442,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (emu->opts.latency_ms > 0)
 			sleep_ms(emu->opts.latency_ms);
 		entra_route(emu, &req, &resp, &handled);
-		if (!handled && !apply_faults(emu, &req, &resp))
+		if (!handled && !apply_faults(emu, &req, &resp) &&
+		    !emu_loganalytics(emu, &req, &resp))
 			emu_arm(emu, &req, &resp);
 		common_headers(&req, &resp);
 	}
