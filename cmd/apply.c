@@ -272,7 +272,8 @@ static int check_git(const struct cli_common *c, const struct mdc_plan *plan)
 }
 
 /* Loads PLANFILE or RESUMEFILE. */
-static int load_saved(const char *path, struct mdc_plan **plan, bool **done, bool *is_resume)
+static int load_saved(const char *path, struct mdc_plan **plan, bool **done, bool **attempted,
+                      bool *is_resume)
 {
 	struct mdc_buf b = MDC_BUF_INIT;
 	struct mdc_error err = MDC_ERROR_INIT;
@@ -283,7 +284,7 @@ static int load_saved(const char *path, struct mdc_plan **plan, bool **done, boo
 		return EXIT_FAIL;
 	}
 	*is_resume = mdc_apply_is_resume(b.ptr, b.len);
-	if ((*is_resume ? mdc_apply_resume_from_json(plan, done, b.ptr, b.len, &err)
+	if ((*is_resume ? mdc_apply_resume_from_json(plan, done, attempted, b.ptr, b.len, &err)
 	                : mdc_plan_from_json(plan, b.ptr, b.len, &err)) < 0) {
 		mdc_error_prefix(&err, "%s", path);
 		cli_report(&err);
@@ -309,7 +310,8 @@ int cmd_apply(int argc, char **argv)
 	struct ui ui = {0};
 	struct mdc_apply_opts ao = {0};
 	const char *saved = NULL, *resume_path = DEFAULT_RESUME_FILE;
-	bool auto_approve = false, is_resume = false, *done = NULL, wrote_resume = false;
+	bool auto_approve = false, is_resume = false, wrote_resume = false;
+	bool *done = NULL, *attempted = NULL;
 	int opt, rc = EXIT_OK;
 	struct mdc_actual *act = NULL;
 	struct mdc_plan *plan = NULL;
@@ -381,7 +383,7 @@ int cmd_apply(int argc, char **argv)
 	cmdline = command_line(argc, argv);
 
 	if (saved) {
-		if ((rc = load_saved(saved, &plan, &done, &is_resume)) != EXIT_OK)
+		if ((rc = load_saved(saved, &plan, &done, &attempted, &is_resume)) != EXIT_OK)
 			goto cleanup;
 		ws = mdc_xstrdup(plan->workspace ? plan->workspace : "");
 	} else {
@@ -410,7 +412,7 @@ int cmd_apply(int argc, char **argv)
 		s.cmd = "apply";
 		if ((rc = cli_session_connect(&s, &tc, false)) != EXIT_OK)
 			goto cleanup;
-		if (mdc_apply_check_fresh(&stale, s.arm, plan, done, &err) < 0) {
+		if (mdc_apply_check_fresh(&stale, s.arm, plan, done, attempted, &err) < 0) {
 			cli_report(&err);
 			rc = EXIT_FAIL;
 			goto cleanup;
@@ -507,6 +509,7 @@ cleanup:
 	mdc_actual_free(act);
 	mdc_error_clear(&err);
 	free(done);
+	free(attempted);
 	free(cmdline);
 	free(ws);
 	cli_session_close(&s);

@@ -553,7 +553,14 @@ static void provider_done(struct node *n, int status, const cJSON *body,
 	int bound =
 	    e->o.register_timeout_ms > 0 ? e->o.register_timeout_ms : DEFAULT_REGISTER_TIMEOUT_MS;
 
-	(void)status;
+	if (err && n->phase == PH_WRITE && (status == 0 || status >= 500) && n->conflicts < 3) {
+		/* The transport does not retry a POST that may have reached the server, but
+		 * register is idempotent (reference §6.2): send it again. */
+		n->conflicts++;
+		emit(e, n, MDC_APPLY_RUNNING, err->message);
+		set_timer(n, poll);
+		return;
+	}
 	if (err) {
 		fail(n, err, "%s", n->phase == PH_POLL ? "cannot read the registration state" : "");
 		return;
@@ -744,7 +751,7 @@ static void fire_timer(struct node *n)
 {
 	n->due = 0;
 	n->e->timers--;
-	if (n->it->kind == MDC_ITEM_PROVIDER)
+	if (n->it->kind == MDC_ITEM_PROVIDER && n->phase == PH_POLL)
 		send_request(n, "GET", n->it->resource, NULL);
 	else
 		send_request(n, n->it->req.method, node_path(n), node_body(n));
@@ -1256,7 +1263,8 @@ static void start_reads(struct fresh *f, const struct want *v, size_t n)
 }
 
 int mdc_apply_check_fresh(struct mdc_strvec *stale, struct mdc_arm *arm,
-                          const struct mdc_plan *plan, const bool *done, struct mdc_error *err)
+                          const struct mdc_plan *plan, const bool *done, const bool *attempted,
+                          struct mdc_error *err)
 {
 	struct fresh f = {0};
 	struct want *v = NULL;
@@ -1274,7 +1282,8 @@ int mdc_apply_check_fresh(struct mdc_strvec *stale, struct mdc_arm *arm,
 	for (size_t i = 0; i < plan->nitems; i++) {
 		const struct mdc_plan_item *it = &plan->items[i];
 		bool written = false;
-		if (!mdc_plan_item_applies(it) || (done && done[i]) || !it->resource)
+		if (!mdc_plan_item_applies(it) || (done && done[i]) || !it->resource ||
+		    (attempted && attempted[i]))
 			continue;
 		/* An object a finished item wrote has moved on by our own hand. */
 		for (size_t j = 0; done && j < plan->nitems && !written; j++)
@@ -1374,16 +1383,48 @@ bool mdc_apply_is_resume(const char *json, size_t len)
 	return yes;
 }
 
-int mdc_apply_resume_from_json(struct mdc_plan **plan, bool **done, const char *json, size_t len,
-                               struct mdc_error *err)
+/* Marks in flags the items named by the strings (or objects' "id") of array key. */
+static int resume_ids(const struct mdc_plan *p, const cJSON *root, const char *key, bool *flags,
+                      struct mdc_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key), *x;
+
+	if (v && !cJSON_IsArray(v))
+		return mdc_error_set(err, MDC_EINVALID, "resume file: '%s' must be an array", key);
+	cJSON_ArrayForEach(x, v)
+	{
+		const cJSON *id = cJSON_IsObject(x) ? cJSON_GetObjectItemCaseSensitive(x, "id") : x;
+		size_t i;
+		if (!cJSON_IsString(id))
+			return mdc_error_set(err, MDC_EINVALID,
+			                     "resume file: '%s' holds an entry "
+			                     "without an item id",
+			                     key);
+		for (i = 0; i < p->nitems; i++)
+			if (!strcmp(p->items[i].id, id->valuestring))
+				break;
+		if (i == p->nitems)
+			return mdc_error_set(
+			    err, MDC_EINVALID,
+			    "resume file: '%s' names '%s', which the plan does not "
+			    "hold",
+			    key, id->valuestring);
+		flags[i] = true;
+	}
+	return 0;
+}
+
+int mdc_apply_resume_from_json(struct mdc_plan **plan, bool **done, bool **attempted,
+                               const char *json, size_t len, struct mdc_error *err)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
-	const cJSON *v, *x;
+	const cJSON *v;
 	char *pj = NULL;
 	int rc = 0;
 
 	*plan = NULL;
 	*done = NULL;
+	*attempted = NULL;
 	if (!root)
 		return mdc_error_set(err, MDC_EINVALID, "resume file: invalid JSON");
 	v = cJSON_GetObjectItemCaseSensitive(root, "resume_format_version");
@@ -1407,30 +1448,22 @@ int mdc_apply_resume_from_json(struct mdc_plan **plan, bool **done, const char *
 		goto cleanup;
 	}
 	*done = mdc_xcalloc((*plan)->nitems + 1, sizeof(**done));
-	v = cJSON_GetObjectItemCaseSensitive(root, "done");
-	if (v && !cJSON_IsArray(v)) {
-		rc = mdc_error_set(err, MDC_EINVALID, "resume file: 'done' must be an array");
+	*attempted = mdc_xcalloc((*plan)->nitems + 1, sizeof(**attempted));
+	if ((rc = resume_ids(*plan, root, "done", *done, err)) < 0)
 		goto cleanup;
-	}
-	cJSON_ArrayForEach(x, v)
+	/* Only failed items were tried; skipped ones never sent anything. */
 	{
-		size_t i;
-		if (!cJSON_IsString(x)) {
-			rc = mdc_error_set(err, MDC_EINVALID,
-			                   "resume file: 'done' holds a non-string");
-			goto cleanup;
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(root, "failed"))
+		{
+			const cJSON *st = cJSON_GetObjectItemCaseSensitive(x, "status");
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "id");
+			if (cJSON_IsString(st) && !strcmp(st->valuestring, "failed") &&
+			    cJSON_IsString(id))
+				for (size_t i = 0; i < (*plan)->nitems; i++)
+					if (!strcmp((*plan)->items[i].id, id->valuestring))
+						(*attempted)[i] = true;
 		}
-		for (i = 0; i < (*plan)->nitems; i++)
-			if (!strcmp((*plan)->items[i].id, x->valuestring))
-				break;
-		if (i == (*plan)->nitems) {
-			rc = mdc_error_set(
-			    err, MDC_EINVALID,
-			    "resume file: 'done' names '%s', which the plan does not hold",
-			    x->valuestring);
-			goto cleanup;
-		}
-		(*done)[i] = true;
 	}
 cleanup:
 	if (pj)
@@ -1439,8 +1472,10 @@ cleanup:
 	if (rc < 0) {
 		mdc_plan_free(*plan);
 		free(*done);
+		free(*attempted);
 		*plan = NULL;
 		*done = NULL;
+		*attempted = NULL;
 	}
 	return rc;
 }

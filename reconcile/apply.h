@@ -128,7 +128,11 @@ size_t mdc_apply_schedule(size_t *order, const struct mdc_plan *plan, const bool
  * (etag, or mdc_armjson_fingerprint of the body). With done == NULL (a saved plan) that
  * is every fingerprint the plan recorded plus the targets of the items that apply (an
  * object the plan saw absent must still be absent); with done (a resume) only the
- * targets of the remaining items, except objects a finished item wrote.
+ * targets of the remaining items, except objects a finished item wrote and objects of
+ * items an earlier run attempted without finishing (attempted, may be NULL): their write
+ * may have landed with its answer lost, so a change there may be our own; their
+ * requests are safe to repeat (a full PUT of the after-state, or an etag'ed write that
+ * re-reads on 409).
  *
  * Appends one message per changed object to stale ("pricing VirtualMachines on <sub>:
  * changed since the plan was made"); fresh when stale->n is unchanged. Returns 0, or a
@@ -136,7 +140,8 @@ size_t mdc_apply_schedule(size_t *order, const struct mdc_plan *plan, const bool
  * refuse too: freshness is unknown).
  */
 int mdc_apply_check_fresh(struct mdc_strvec *stale, struct mdc_arm *arm,
-                          const struct mdc_plan *plan, const bool *done, struct mdc_error *err);
+                          const struct mdc_plan *plan, const bool *done, const bool *attempted,
+                          struct mdc_error *err);
 
 /*
  * The resume file: {"resume_format_version": 1, "created_at", "plan": <saved plan>,
@@ -148,10 +153,11 @@ char *mdc_apply_resume_to_json(const struct mdc_plan *plan, const struct mdc_app
                                const bool *done_before, time_t now);
 /* True if json looks like a resume file (has resume_format_version). */
 bool mdc_apply_is_resume(const char *json, size_t len);
-/* Reads a resume file: *plan (free with mdc_plan_free) and *done (plan->nitems flags,
- * free()). Unknown item ids in done are an error. */
-int mdc_apply_resume_from_json(struct mdc_plan **plan, bool **done, const char *json, size_t len,
-                               struct mdc_error *err);
+/* Reads a resume file: *plan (free with mdc_plan_free), *done and *attempted
+ * (plan->nitems flags each, free()): finished items, and items that failed (the write was
+ * tried). Unknown item ids are an error. */
+int mdc_apply_resume_from_json(struct mdc_plan **plan, bool **done, bool **attempted,
+                               const char *json, size_t len, struct mdc_error *err);
 
 /*
  * One apply per workspace per machine: an flock'ed file under $XDG_RUNTIME_DIR/mdcctl
