@@ -96,6 +96,28 @@ check "--ignore 'ingest/*' exits 0" [ "$(rc)" = 0 ]
 emu_admin GET /_emulator/requests >"$tmp/log"
 check "the Log Analytics query was a POST to /v1/workspaces/{customerId}/query" jq -e '[.value[] |
 	select(.method == "POST" and .path == "/v1/workspaces/6a1d1f4e-0000-4000-8000-00000000c0de/query" and .status == 200)] | length >= 1' "$tmp/log"
+# the emulator's Log Analytics route itself: audience and query shape
+token() {
+	curl -sS --max-time 10 --cacert "$MDCCTL_CA_FILE" --data-urlencode "client_id=$AZURE_CLIENT_ID" \
+		--data-urlencode "client_secret=$AZURE_CLIENT_SECRET" --data-urlencode "scope=$1/.default" \
+		--data-urlencode grant_type=client_credentials "$EMU/$AZURE_TENANT_ID/oauth2/v2.0/token" |
+		jq -r .access_token
+}
+la() { # TOKEN BODY -> status code, body in $tmp/la
+	curl -sS --max-time 10 --cacert "$MDCCTL_CA_FILE" -o "$tmp/la" -w '%{http_code}' \
+		-H "Authorization: Bearer $1" -H 'Content-Type: application/json' --data "$2" \
+		"$EMU/v1/workspaces/6a1d1f4e-0000-4000-8000-00000000c0de/query"
+}
+q='{"query":"SecurityAlert | where ProductName == \"Azure Security Center\" | summarize LastSeen=max(TimeGenerated), N=count() by SubscriptionId = tostring(split(ResourceId, '"'/'"')[2])","timespan":"P1D"}'
+check "LA route: an ARM-audience token is refused" [ "$(la "$(token https://management.azure.com)" "$q")" = 401 ]
+latok=$(token https://api.loganalytics.io)
+check "LA route: a Log Analytics token is accepted" [ "$(la "$latok" "$q")" = 200 ]
+check "LA route: tables/columns/rows as in reference §11, P1D keeps only Prod-A" jq -e '.tables[0].name == "PrimaryResult" and
+	(.tables[0].columns | map(.name)) == ["LastSeen","N","SubscriptionId"] and
+	(.tables[0].columns | map(.type)) == ["datetime","long","string"] and
+	(.tables[0].rows | length) == 1 and .tables[0].rows[0][1] == 1 and .tables[0].rows[0][2] == "'$A'"' "$tmp/la"
+st=$(la "$latok" '{"query":"Heartbeat | take 1"}')
+check "LA route: another query is 400 BadArgumentError" sh -c "[ $st = 400 ] && jq -e '.error.code == \"BadArgumentError\"' '$tmp/la'"
 drift -f "$cfg" --verify-ingest --loganalytics-endpoint https://127.0.0.1:9
 check "--verify-ingest with Log Analytics unreachable exits 1" [ "$(rc)" = 1 ]
 
