@@ -104,11 +104,13 @@ static void subs_done(void *ctx, const struct mdc_error *err)
 struct mgread {
 	struct obs *o;
 	char *name;
+	bool ancestry_only; /* read for ancestry (read_hierarchy), not because a selector names it */
 };
 
 static int mg_page(void *ctx, const cJSON *page, struct mdc_error *err)
 {
-	struct obs *o = ((struct mgread *)ctx)->o;
+	struct mgread *m = ctx;
+	struct obs *o = m->o;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(page, "value"), *it;
 
 	if (!cJSON_IsArray(v))
@@ -121,7 +123,8 @@ static int mg_page(void *ctx, const cJSON *page, struct mdc_error *err)
 			return MDC_EINVALID;
 		if (d.parent)
 			mdc_kvlist_set(&o->parent, d.name, d.parent, true);
-		if (d.kind == MDC_DESC_SUBSCRIPTION && mdc_strvec_find(&o->in_tree, d.name, false) < 0)
+		if (d.kind == MDC_DESC_SUBSCRIPTION && !m->ancestry_only &&
+		    mdc_strvec_find(&o->in_tree, d.name, false) < 0)
 			mdc_strvec_push(&o->in_tree, d.name);
 		mdc_descendant_clear(&d);
 	}
@@ -158,6 +161,17 @@ void mdc_observe_config_groups(const struct mdc_config *cfg, struct mdc_strvec *
 	for (size_t i = 0; i < cfg->subscriptions.noverrides; i++)
 		add_group(names, &cfg->subscriptions.overrides[i].match);
 	mdc_strvec_sort(names);
+}
+
+static bool config_names_group(const struct mdc_config *cfg, const char *name)
+{
+	struct mdc_strvec names = {0};
+	bool found;
+
+	mdc_observe_config_groups(cfg, &names);
+	found = mdc_strvec_find(&names, name, true) >= 0;
+	mdc_strvec_clear(&names);
+	return found;
 }
 
 /* ---- the workspace ---------------------------------------------------------------- */
@@ -527,13 +541,21 @@ int mdc_observe(struct mdc_actual **out, struct mdc_arm *arm, const struct mdc_c
 	if (mdc_arm_list(arm, "/subscriptions", MDC_API_SUBSCRIPTIONS, NULL, NULL, subs_page,
 			 subs_done, &o, &e) < 0)
 		goto fail;
-	mdc_observe_config_groups(cfg, &groups);
-	for (size_t i = 0; !o.opts->all_subscriptions && i < groups.n; i++) {
+	if (!o.opts->all_subscriptions)
+		mdc_observe_config_groups(cfg, &groups);
+	/* The root's descendants hold every group's: the named groups are then read only
+	 * for their own notes (in_tree), which ancestry-only reads do not give. */
+	if (o.opts->read_hierarchy && cfg->tenant && mdc_strvec_find(&groups, cfg->tenant, true) < 0)
+		mdc_strvec_push(&groups, cfg->tenant);
+	for (size_t i = 0; i < groups.n; i++) {
 		struct mgread *m = mdc_xcalloc(1, sizeof(*m));
 		char *path = mdc_xasprintf("/providers/Microsoft.Management/managementGroups/%s/"
 					   "descendants", groups.v[i]);
 		m->o = &o;
 		m->name = mdc_xstrdup(groups.v[i]);
+		m->ancestry_only = o.opts->all_subscriptions ||
+				   (o.opts->read_hierarchy && mdc_streq_i(groups.v[i], cfg->tenant) &&
+				    !config_names_group(cfg, groups.v[i]));
 		rc = mdc_arm_list(arm, path, MDC_API_MANAGEMENT_GROUPS, NULL, NULL, mg_page, mg_done,
 				  m, &e);
 		free(path);

@@ -31,6 +31,10 @@ struct mdc_observe_progress {
 struct mdc_observe_opts {
 	/* Read every enabled subscription of the tenant, whatever the selectors (export). */
 	bool all_subscriptions;
+	/* Also read the descendants of the tenant root group, so that every subscription's
+	 * management-group ancestry is known whatever the selectors (export factors settings
+	 * by group). A root group the caller cannot read becomes a note. */
+	bool read_hierarchy;
 	/* Read the workspace objects (false: subscriptions only). */
 	bool skip_workspace;
 	/* Called after each subscription is read (and once at the end); may be NULL. */

@@ -66,8 +66,8 @@ static long duplicates(struct mdc_http *h, const char *emulator, unsigned long *
 	long dup = -1;
 
 	url = mdc_xasprintf("%s/_emulator/requests", emulator);
-	if (mdc_http_do(h, &(struct mdc_http_request){.method = "GET", .url = url}, &resp,
-			&err) < 0) {
+	if (mdc_http_do(h, &(struct mdc_http_request){.method = "GET", .url = url}, &resp, &err) <
+	    0) {
 		fprintf(stderr, "bench: cannot read the request log: %s\n", err.message);
 		goto cleanup;
 	}
@@ -114,7 +114,8 @@ static int config_from_state(struct mdc_config **cfg, const char *path, struct m
 
 	if (mdc_buf_read_file(&b, path, 1u << 30) < 0 ||
 	    !(st = cJSON_ParseWithLength(b.ptr, b.len))) {
-		mdc_diags_add(diags, MDC_DIAG_ERROR, (struct mdc_pos){0, 0}, "cannot read %s", path);
+		mdc_diags_add(diags, MDC_DIAG_ERROR, (struct mdc_pos){0, 0}, "cannot read %s",
+		              path);
 		goto cleanup;
 	}
 	ws = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(st, "workspaces"), 0);
@@ -124,14 +125,14 @@ static int config_from_state(struct mdc_config **cfg, const char *path, struct m
 	name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ws, "name"));
 	if (!tenant || !wsub || !rg || !name) {
 		mdc_diags_add(diags, MDC_DIAG_ERROR, (struct mdc_pos){0, 0},
-			      "no tenantId or workspace in %s", path);
+		              "no tenantId or workspace in %s", path);
 		goto cleanup;
 	}
 	mdc_buf_addf(&y,
-		     "apiVersion: mdcctl/v1\ntenant: %s\n"
-		     "workspace: {subscription: %s, resourceGroup: \"%s\", name: \"%s\"}\n"
-		     "subscriptions:\n  select: [{managementGroup: \"%s\"}]\n",
-		     tenant, wsub, rg, name, tenant);
+	             "apiVersion: mdcctl/v1\ntenant: %s\n"
+	             "workspace: {subscription: %s, resourceGroup: \"%s\", name: \"%s\"}\n"
+	             "subscriptions:\n  select: [{managementGroup: \"%s\"}]\n",
+	             tenant, wsub, rg, name, tenant);
 	rc = mdc_config_parse(cfg, y.ptr, y.len, path, diags);
 cleanup:
 	cJSON_Delete(st);
@@ -143,12 +144,12 @@ cleanup:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"file", required_argument, NULL, 'f'},
-		{"latency-ms", required_argument, NULL, 'l'},
-		{"parallelism", required_argument, NULL, 'p'},
-		{"emulator", required_argument, NULL, 'e'},
-		{"state", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    {"file", required_argument, NULL, 'f'},
+	    {"latency-ms", required_argument, NULL, 'l'},
+	    {"parallelism", required_argument, NULL, 'p'},
+	    {"emulator", required_argument, NULL, 'e'},
+	    {"state", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *file = NULL, *state = NULL, *emulator = NULL, *ca = getenv("MDCCTL_CA_FILE");
 	const char *endpoint = getenv("MDCCTL_ARM_ENDPOINT");
@@ -183,35 +184,34 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: bench_observe -f CFG [--latency-ms N] "
-					"[--parallelism N] [--emulator URL]\n");
+			                "[--parallelism N] [--emulator URL]\n");
 			return 64;
 		}
 	}
 	if ((!file && !state) || !endpoint) {
 		fprintf(stderr, "bench: need -f CFG or --state FILE, and MDCCTL_ARM_ENDPOINT "
-				"(source the emulator's env file)\n");
+		                "(source the emulator's env file)\n");
 		return 64;
 	}
 	if (state ? config_from_state(&cfg, state, &diags) < 0
-		  : mdc_config_load(&cfg, file, &diags) < 0) {
+	          : mdc_config_load(&cfg, file, &diags) < 0) {
 		file = state ? state : file;
 		for (size_t i = 0; i < diags.n; i++)
 			fprintf(stderr, "%s:%u:%u: %s\n", file, diags.v[i].pos.line,
-				diags.v[i].pos.col, diags.v[i].message);
+			        diags.v[i].pos.col, diags.v[i].message);
 		goto cleanup;
 	}
 	if (mdc_auth_new(&auth,
-			 &(struct mdc_auth_opts){.tenant_id = cfg->tenant,
-						 .arm_endpoint = endpoint,
-						 .ca_file = ca},
-			 &err) < 0 ||
+	                 &(struct mdc_auth_opts){
+	                     .tenant_id = cfg->tenant, .arm_endpoint = endpoint, .ca_file = ca},
+	                 &err) < 0 ||
 	    mdc_arm_new(&arm,
-			&(struct mdc_arm_opts){.endpoint = endpoint,
-					       .http = {.ca_file = ca, .parallelism = par},
-					       .authorize = mdc_auth_authorize,
-					       .authorize_ctx = auth,
-					       .read_only = true},
-			&err) < 0)
+	                &(struct mdc_arm_opts){.endpoint = endpoint,
+	                                       .http = {.ca_file = ca, .parallelism = par},
+	                                       .authorize = mdc_auth_authorize,
+	                                       .authorize_ctx = auth,
+	                                       .read_only = true},
+	                &err) < 0)
 		goto fail;
 
 	c0 = cpu_s(&rss0);
