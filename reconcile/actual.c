@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -581,7 +582,9 @@ static int get_int(struct rd *r, const cJSON *o, const char *key, int *out)
 	*out = 0;
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+	/* Range first: converting an out-of-range double to int is undefined (fuzz_json). */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= INT_MIN && v->valuedouble <= INT_MAX) ||
+	    v->valuedouble != (double)(int)v->valuedouble)
 		return rd_fail(r, key, "expected an integer");
 	*out = (int)v->valuedouble;
 	return 0;
@@ -642,6 +645,7 @@ static int get_array(struct rd *r, const cJSON *o, const char *key, const cJSON 
 			size_t m = rd_push(r, key, (long)*n);
 			int rc = rd_fail(r, NULL, "expected an object");
 			rd_pop(r, m);
+			*n = 0; /* nothing was allocated: the caller must not walk the array */
 			return rc;
 		}
 		(*n)++;

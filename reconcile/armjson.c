@@ -142,7 +142,11 @@ int mdc_armjson_descendant(struct mdc_descendant *out, const cJSON *item, struct
 	sub = (tl >= 14 && !strcasecmp(type + tl - 14, "/subscriptions")) ||
 	      !strncasecmp(id, "/subscriptions/", 15);
 	out->kind = sub ? MDC_DESC_SUBSCRIPTION : MDC_DESC_GROUP;
-	out->name = sub ? dup_guid(name ? name : id + 15) : (name ? mdc_xstrdup(name) : last_segment(id));
+	if (name)
+		out->name = sub ? dup_guid(name) : mdc_xstrdup(name);
+	else
+		out->name = sub ? dup_guid(strrchr(id, '/') ? strrchr(id, '/') + 1 : id)
+				: last_segment(id);
 	out->parent = last_segment(jstr(parent, "id"));
 	return 0;
 }

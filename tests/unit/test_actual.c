@@ -336,6 +336,23 @@ TEST(snapshot_save_and_load)
 	mdc_error_clear(&err);
 }
 
+/* Found by fuzz_json: a list whose second entry is not an object left a count with no
+ * array behind it, and freeing walked a NULL array. */
+TEST(bad_list_entry_leaves_nothing_to_free)
+{
+	static const char j[] =
+		"{\"format_version\":1,\"subscriptions\":[{\"id\":"
+		"\"0a1b2c3d-0000-4000-8000-000000000001\",\"pricings\":[{\"name\":\"Arm\","
+		"\"tier\":\"Free\"},7]}]}";
+	struct mdc_actual *a = NULL;
+	struct mdc_error err = MDC_ERROR_INIT;
+
+	ASSERT(mdc_actual_from_json(&a, j, sizeof(j) - 1, &err) < 0);
+	ASSERT(a == NULL);
+	ASSERT_CONTAINS(err.message, "pricings[1]");
+	mdc_error_clear(&err);
+}
+
 int main(int argc, char **argv)
 {
 	return mdc_test_main(argc, argv);

@@ -73,6 +73,12 @@ TEST(descendants_both_type_spellings)
 	ASSERT_EQ_INT(MDC_DESC_SUBSCRIPTION, d.kind);
 	ASSERT(d.parent == NULL);
 	mdc_descendant_clear(&d);
+	/* Found by fuzz_json: a subscription type with a short id and no name. */
+	cJSON_Delete(s2);
+	s2 = J("{\"id\":\"/subscript01\",\"type\":\"/subscriptions\"}");
+	ASSERT_EQ_INT(0, mdc_armjson_descendant(&d, s2, &err));
+	ASSERT_EQ_STR("subscript01", d.name);
+	mdc_descendant_clear(&d);
 	cJSON_Delete(g);
 	cJSON_Delete(s1);
 	cJSON_Delete(s2);
