@@ -118,7 +118,7 @@ static void on_progress(void *ctx, const struct mdc_apply_event *ev)
 
 static void print_table(FILE *f, const struct mdc_apply_result *r)
 {
-	fprintf(f, "\n%-52s %7s %9s %6s %7s %7s\n", "SUBSCRIPTION", "APPLIED", "UNCHANGED",
+	fprintf(f, "\n%-58s %7s %9s %6s %7s %7s\n", "SUBSCRIPTION", "APPLIED", "UNCHANGED",
 	        "FAILED", "SKIPPED", "BLOCKED");
 	for (size_t i = 0; i < r->nsubs; i++) {
 		const struct mdc_apply_sub_result *s = &r->subs[i];
@@ -136,7 +136,7 @@ static void print_table(FILE *f, const struct mdc_apply_result *r)
 			mdc_buf_release(&name);
 			continue;
 		}
-		fprintf(f, "%-52s %7zu %9zu %6zu %7zu %7zu\n", name.ptr, c->applied, c->unchanged,
+		fprintf(f, "%-58s %7zu %9zu %6zu %7zu %7zu\n", name.ptr, c->applied, c->unchanged,
 		        c->failed, c->skipped, c->blocked);
 		if (s->first_failure) {
 			fputs("    failed: ", f);
