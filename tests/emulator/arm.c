@@ -61,6 +61,7 @@ enum route_kind {
 	R_SETTING,
 	R_PERMISSIONS,
 	R_WORKSPACE,
+	R_WORKSPACES,
 	R_SI_LIST,
 	R_SI_ITEM,
 };
@@ -199,6 +200,15 @@ static void classify(struct route *rt, const char *method)
 			         pricing ? "pricings" : "settings", op);
 			return;
 		}
+		if (rt->n == 5 && seg_is(rt, 3, "Microsoft.OperationalInsights") &&
+		    seg_is(rt, 4, "workspaces")) {
+			rt->kind = R_WORKSPACES;
+			rt->versions = v_workspaces;
+			rt->is_list = true;
+			snprintf(rt->action, sizeof(rt->action),
+			         "Microsoft.OperationalInsights/workspaces/%s", op);
+			return;
+		}
 		if (rt->n == 5 && seg_is(rt, 3, "Microsoft.Authorization") &&
 		    seg_is(rt, 4, "permissions")) {
 			rt->kind = R_PERMISSIONS;
@@ -319,34 +329,77 @@ static long now_ms(void)
 	return (long)(emu_now() * 1000);
 }
 
+/* A page being built: long lists make only the items of the requested page (a list of
+ * thousands of subscriptions must not be built whole for every page of 100). */
+struct pager {
+	long off, size, seen;
+	const char *top;
+	cJSON *doc, *value;
+};
+
+static void pager_init(struct ctx *c, struct pager *p, const char *token_name)
+{
+	const char *skip = mdc_kvlist_get(&c->req->args, token_name, true);
+
+	p->top = mdc_kvlist_get(&c->req->args, "$top", true);
+	p->off = skip ? atol(skip) : 0;
+	p->size = c->emu->opts.page_size;
+	if (p->top && atol(p->top) > 0 && atol(p->top) < p->size)
+		p->size = atol(p->top);
+	if (p->size <= 0)
+		p->size = 100;
+	if (p->off < 0)
+		p->off = 0;
+	p->seen = 0;
+	p->doc = cJSON_CreateObject();
+	p->value = cJSON_AddArrayToObject(p->doc, "value");
+}
+
+/* Counts one more item of the list; true when it belongs on this page. */
+static bool pager_take(struct pager *p)
+{
+	long i = p->seen++;
+
+	return i >= p->off && i < p->off + p->size;
+}
+
+/* True once the page is full and one more item is known to exist (nextLink decided). */
+static bool pager_done(const struct pager *p)
+{
+	return p->seen > p->off + p->size;
+}
+
+static void pager_send(struct ctx *c, struct pager *p, const char *token_name, bool null_link)
+{
+	if (p->seen > p->off + p->size) {
+		char *link = mdc_xasprintf("%s%s?api-version=%s&%s=%ld%s%s", c->emu->base_url,
+		                           c->req->path, c->api_version, token_name,
+		                           p->off + p->size, p->top ? "&%24top=" : "",
+		                           p->top ? p->top : "");
+		cJSON_AddStringToObject(p->doc, "nextLink", link);
+		free(link);
+	} else if (null_link) {
+		cJSON_AddNullToObject(p->doc, "nextLink");
+	}
+	emu_resp_json(c->resp, 200, p->doc);
+	cJSON_Delete(p->doc);
+}
+
 /* Pages `all` (consumed) into {"value":[...], "nextLink":...}. */
 static void page(struct ctx *c, cJSON *all, const char *token_name, bool null_link)
 {
-	const char *skip = mdc_kvlist_get(&c->req->args, token_name, true);
-	const char *top = mdc_kvlist_get(&c->req->args, "$top", true);
-	long off = skip ? atol(skip) : 0, size = c->emu->opts.page_size, total;
-	cJSON *doc = cJSON_CreateObject(), *value = cJSON_AddArrayToObject(doc, "value");
+	struct pager p;
+	cJSON *item;
 
-	if (top && atol(top) > 0 && atol(top) < size)
-		size = atol(top);
-	if (size <= 0)
-		size = 100;
-	total = cJSON_GetArraySize(all);
-	if (off < 0)
-		off = 0;
-	for (long i = off; i < total && i < off + size; i++)
-		cJSON_AddItemToArray(value, cJSON_Duplicate(cJSON_GetArrayItem(all, (int)i), 1));
-	if (off + size < total) {
-		char *link = mdc_xasprintf("%s%s?api-version=%s&%s=%ld%s%s", c->emu->base_url,
-		                           c->req->path, c->api_version, token_name, off + size,
-		                           top ? "&%24top=" : "", top ? top : "");
-		cJSON_AddStringToObject(doc, "nextLink", link);
-		free(link);
-	} else if (null_link) {
-		cJSON_AddNullToObject(doc, "nextLink");
+	pager_init(c, &p, token_name);
+	cJSON_ArrayForEach(item, all)
+	{
+		if (pager_take(&p))
+			cJSON_AddItemToArray(p.value, cJSON_Duplicate(item, 1));
+		if (pager_done(&p))
+			break;
 	}
-	emu_resp_json(c->resp, 200, doc);
-	cJSON_Delete(doc);
+	pager_send(c, &p, token_name, null_link);
 	cJSON_Delete(all);
 }
 
@@ -379,17 +432,25 @@ static cJSON *sub_json(const cJSON *s)
 
 static void h_subs(struct ctx *c, const cJSON *state)
 {
-	cJSON *all = cJSON_CreateArray();
+	struct mdc_strvec scopes = {0};
+	struct pager p;
 	const cJSON *s;
 
+	emu_caller_scopes(state, c->req->oid, &scopes);
+	pager_init(c, &p, "$skiptoken");
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(state, "subscriptions"))
 	{
 		const char *id = emu_str(s, "subscriptionId");
 
-		if (id && emu_sub_visible(state, c->req->oid, id))
-			cJSON_AddItemToArray(all, sub_json(s));
+		if (!id || !emu_sub_visible_to(state, &scopes, id))
+			continue;
+		if (pager_take(&p))
+			cJSON_AddItemToArray(p.value, sub_json(s));
+		if (pager_done(&p))
+			break;
 	}
-	page(c, all, "$skiptoken", false);
+	pager_send(c, &p, "$skiptoken", false);
+	mdc_strvec_clear(&scopes);
 }
 
 static void h_tenants(struct ctx *c, const cJSON *state)
@@ -454,7 +515,7 @@ static cJSON *desc_entry(const char *type, const char *id, const char *name, con
 static void h_mg_desc(struct ctx *c, const cJSON *state)
 {
 	const char *tenant = emu_str(state, "tenantId");
-	cJSON *all;
+	struct pager p;
 	const cJSON *g, *s;
 
 	if (!emu_find_mg(state, c->rt->mg) && !(tenant && !strcasecmp(tenant, c->rt->mg))) {
@@ -462,19 +523,20 @@ static void h_mg_desc(struct ctx *c, const cJSON *state)
 		emu_resp_error(c->resp, 404, "NotFound", "'%s' not found", c->rt->mg);
 		return;
 	}
-	all = cJSON_CreateArray();
+	pager_init(c, &p, "$skiptoken");
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(state, "managementGroups"))
 	{
 		const char *name = emu_str(g, "name"), *parent = emu_str(g, "parent");
 		char *id;
 
 		if (!name || (tenant && !strcasecmp(name, tenant)) ||
-		    !strcasecmp(name, c->rt->mg) || !mg_below(state, name, c->rt->mg))
+		    !strcasecmp(name, c->rt->mg) || !mg_below(state, name, c->rt->mg) ||
+		    !pager_take(&p))
 			continue;
 		id = mdc_xasprintf("/providers/Microsoft.Management/managementGroups/%s", name);
-		cJSON_AddItemToArray(all, desc_entry("Microsoft.Management/managementGroups", id,
-		                                     name, emu_str(g, "displayName"),
-		                                     parent ? parent : tenant));
+		cJSON_AddItemToArray(p.value, desc_entry("Microsoft.Management/managementGroups", id,
+		                                         name, emu_str(g, "displayName"),
+		                                         parent ? parent : tenant));
 		free(id);
 	}
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(state, "subscriptions"))
@@ -482,18 +544,20 @@ static void h_mg_desc(struct ctx *c, const cJSON *state)
 		const char *id = emu_str(s, "subscriptionId"), *mg = emu_str(s, "managementGroup");
 		char *rid;
 
+		if (pager_done(&p))
+			break;
 		if (!mg)
 			mg = tenant;
-		if (!id || !mg || !mg_below(state, mg, c->rt->mg))
+		if (!id || !mg || !mg_below(state, mg, c->rt->mg) || !pager_take(&p))
 			continue;
 		rid = mdc_xasprintf("/subscriptions/%s", id);
 		/* type as in the VERIFIED example GetDescendants.json; UNCERTAIN for live ARM */
 		cJSON_AddItemToArray(
-		    all, desc_entry("Microsoft.Management/managementGroups/subscriptions", rid, id,
-		                    emu_str(s, "displayName"), mg));
+		    p.value, desc_entry("Microsoft.Management/managementGroups/subscriptions", rid,
+		                        id, emu_str(s, "displayName"), mg));
 		free(rid);
 	}
-	page(c, all, "$skiptoken", true);
+	pager_send(c, &p, "$skiptoken", true);
 }
 
 /* --- providers --- */
@@ -1082,7 +1146,7 @@ static char *ws_id(const cJSON *ws)
 	                     emu_str(ws, "name"));
 }
 
-static void h_workspace(struct ctx *c, const cJSON *ws)
+static cJSON *ws_json(const cJSON *ws)
 {
 	cJSON *o = cJSON_CreateObject(), *p, *sku;
 	char *id = ws_id(ws);
@@ -1099,9 +1163,34 @@ static void h_workspace(struct ctx *c, const cJSON *ws)
 	sku = cJSON_AddObjectToObject(p, "sku");
 	cJSON_AddStringToObject(sku, "name", "PerGB2018");
 	cJSON_AddNumberToObject(p, "retentionInDays", 90);
+	free(id);
+	return o;
+}
+
+static void h_workspace(struct ctx *c, const cJSON *ws)
+{
+	cJSON *o = ws_json(ws);
+
 	emu_resp_json(c->resp, 200, o);
 	cJSON_Delete(o);
-	free(id);
+}
+
+/* GET /subscriptions/{sub}/providers/Microsoft.OperationalInsights/workspaces: the
+ * standard ARM list of the subscription's workspaces ({"value":[Workspace...]}). */
+static void h_workspaces(struct ctx *c, const cJSON *state)
+{
+	struct pager p;
+	const cJSON *ws;
+
+	pager_init(c, &p, "$skiptoken");
+	cJSON_ArrayForEach(ws, cJSON_GetObjectItemCaseSensitive(state, "workspaces"))
+	{
+		const char *sub = emu_str(ws, "subscriptionId");
+
+		if (sub && !strcasecmp(sub, c->rt->sub) && pager_take(&p))
+			cJSON_AddItemToArray(p.value, ws_json(ws));
+	}
+	pager_send(c, &p, "$skiptoken", false);
 }
 
 static cJSON *si_json(const cJSON *ws, const char *coll, const cJSON *obj)
@@ -1603,7 +1692,7 @@ static void dispatch(struct ctx *c)
 		}
 	}
 	if ((rt->kind == R_SUBS || rt->kind == R_SUB || rt->kind == R_TENANTS ||
-	     rt->kind == R_PERMISSIONS) &&
+	     rt->kind == R_PERMISSIONS || rt->kind == R_WORKSPACES) &&
 	    strcmp(c->req->method, "GET")) {
 		emu_resp_error(c->resp, 405, "MethodNotAllowed",
 		               "The requested resource does not support http method '%s'.",
@@ -1705,6 +1794,9 @@ static void dispatch(struct ctx *c)
 		break;
 	case R_WORKSPACE:
 		h_workspace(c, ws);
+		break;
+	case R_WORKSPACES:
+		h_workspaces(c, state);
 		break;
 	case R_SI_LIST:
 	case R_SI_ITEM:

@@ -327,7 +327,9 @@ static void log_request(struct emu *emu, const struct emu_req *req, int status, 
 		cJSON_AddNullToObject(e, "principal");
 	cJSON_AddNumberToObject(e, "durationMs", (double)(long)((emu_now() - t0) * 1000));
 	pthread_mutex_lock(&emu->lock);
-	if (cJSON_GetArraySize(emu->log) >= LOG_MAX)
+	/* The log holds min(nrequests, LOG_MAX) records (both reset together); counting the
+	 * list instead would walk it on every request. */
+	if (emu->nrequests >= LOG_MAX)
 		cJSON_DeleteItemFromArray(emu->log, 0);
 	cJSON_AddItemToArray(emu->log, e);
 	emu->nrequests++;

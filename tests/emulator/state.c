@@ -171,10 +171,24 @@ static cJSON *ensure(cJSON *obj, const char *key, int array)
 	return item;
 }
 
+/* The subscription index (emu_find_sub); the generation tells it the state changed. */
+static struct {
+	pthread_mutex_t lock;
+	const cJSON *array;
+	unsigned long generation;
+	const cJSON **slots; /* open addressing; NULL = empty */
+	size_t nslots;
+} sub_index = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL, 0};
+static unsigned long state_generation;
+
 void emu_state_normalize(cJSON *state)
 {
 	cJSON *defs = ensure(state, "roleDefinitions", 1);
 	char guid[37];
+
+	pthread_mutex_lock(&sub_index.lock);
+	state_generation++;
+	pthread_mutex_unlock(&sub_index.lock);
 
 	for (size_t i = 0; i < sizeof(builtin_roles) / sizeof(builtin_roles[0]); i++) {
 		cJSON *d;
@@ -226,10 +240,73 @@ cJSON *emu_find_named(const cJSON *array, const char *key, const char *value)
 	return NULL;
 }
 
+/*
+ * Subscriptions by id: a hash index over the state's subscription array, so that a request
+ * does not scan thousands of subscriptions (several times) under the state lock. The index
+ * is rebuilt when the array or the state generation (bumped by emu_state_normalize, i.e. on
+ * load and PUT /_emulator/state) changes; every hit is checked against the item's id and a
+ * miss falls back to the scan, so an id edited through the admin API is still found.
+ */
+
+static size_t id_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)tolower((unsigned char)*s);
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void sub_index_build(const cJSON *array)
+{
+	const cJSON *s;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(s, array) n++;
+	free(sub_index.slots);
+	sub_index.nslots = 16;
+	while (sub_index.nslots < 2 * n)
+		sub_index.nslots *= 2;
+	sub_index.slots = mdc_xcalloc(sub_index.nslots, sizeof(*sub_index.slots));
+	cJSON_ArrayForEach(s, array)
+	{
+		const char *id = emu_str(s, "subscriptionId");
+		size_t i;
+
+		if (!id)
+			continue;
+		for (i = id_hash(id) & (sub_index.nslots - 1); sub_index.slots[i];
+		     i = (i + 1) & (sub_index.nslots - 1))
+			;
+		sub_index.slots[i] = s;
+	}
+	sub_index.array = array;
+	sub_index.generation = state_generation;
+}
+
 cJSON *emu_find_sub(const cJSON *state, const char *sub)
 {
-	return emu_find_named(cJSON_GetObjectItemCaseSensitive(state, "subscriptions"),
-	                      "subscriptionId", sub);
+	const cJSON *array = cJSON_GetObjectItemCaseSensitive(state, "subscriptions");
+	const cJSON *hit = NULL;
+
+	if (!sub || !array)
+		return NULL;
+	pthread_mutex_lock(&sub_index.lock);
+	if (sub_index.array != array || sub_index.generation != state_generation)
+		sub_index_build(array);
+	for (size_t i = id_hash(sub) & (sub_index.nslots - 1); sub_index.slots[i];
+	     i = (i + 1) & (sub_index.nslots - 1)) {
+		const char *id = emu_str(sub_index.slots[i], "subscriptionId");
+
+		if (id && !strcasecmp(id, sub)) {
+			hit = sub_index.slots[i];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sub_index.lock);
+	return hit ? (cJSON *)hit : emu_find_named(array, "subscriptionId", sub);
 }
 
 cJSON *emu_find_mg(const cJSON *state, const char *mg)
@@ -416,6 +493,40 @@ bool emu_allowed(const cJSON *state, const char *oid, const char *scope, const c
 	bool ok = emu_roles_allow(roles, action);
 
 	cJSON_Delete(roles);
+	return ok;
+}
+
+void emu_caller_scopes(const cJSON *state, const char *oid, struct mdc_strvec *out)
+{
+	const cJSON *a;
+	char sc[1024];
+
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(state, "roleAssignments"))
+	{
+		const char *p = emu_str(a, "principalId"), *scope = emu_str(a, "scope");
+
+		if (!p || !scope || strcasecmp(p, oid) || !role_def(state, a))
+			continue;
+		trim_scope(scope, sc, sizeof(sc));
+		mdc_strvec_push(out, sc);
+	}
+}
+
+bool emu_sub_visible_to(const cJSON *state, const struct mdc_strvec *scopes, const char *sub)
+{
+	struct mdc_strvec chain = {0};
+	char scope[128], below[130];
+	bool ok = false;
+
+	if (!scopes->n)
+		return false;
+	snprintf(scope, sizeof(scope), "/subscriptions/%s", sub);
+	snprintf(below, sizeof(below), "%s/", scope);
+	scope_chain(state, scope, &chain);
+	for (size_t i = 0; !ok && i < scopes->n; i++)
+		ok = mdc_strvec_find(&chain, scopes->v[i], true) >= 0 ||
+		     !strncasecmp(scopes->v[i], below, strlen(below));
+	mdc_strvec_clear(&chain);
 	return ok;
 }
 

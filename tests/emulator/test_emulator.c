@@ -364,6 +364,45 @@ TEST(management_group_descendants_flat_and_paged)
 	emuresp_free(&r);
 }
 
+TEST(workspaces_list_per_subscription)
+{
+	struct emuresp r;
+
+	UP();
+	ASSERT_EQ_INT(200, get("/subscriptions/" SOC "/providers/Microsoft.OperationalInsights/"
+	                       "workspaces?api-version=2023-09-01",
+	                       owner, &r));
+	ASSERT_EQ_INT(1, cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "value")));
+	ASSERT_EQ_STR(WS, jstr(r.json, "value.0.id"));
+	ASSERT_EQ_STR("law-soc", jstr(r.json, "value.0.name"));
+	ASSERT_EQ_STR("Microsoft.OperationalInsights/workspaces", jstr(r.json, "value.0.type"));
+	ASSERT(jstr(r.json, "value.0.location"));
+	ASSERT(jstr(r.json, "value.0.properties.customerId"));
+	emuresp_free(&r);
+	/* a subscription without workspaces: an empty list */
+	ASSERT_EQ_INT(200, get("/subscriptions/" SUB1 "/providers/Microsoft.OperationalInsights/"
+	                       "workspaces?api-version=2023-09-01",
+	                       owner, &r));
+	ASSERT_EQ_INT(0, cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "value")));
+	emuresp_free(&r);
+	/* the auditor (Reader on mg-sandbox) sees the sandbox workspace, not the SOC's */
+	ASSERT_EQ_INT(200, get("/subscriptions/" SUB3 "/providers/Microsoft.OperationalInsights/"
+	                       "workspaces?api-version=2023-09-01",
+	                       auditor, &r));
+	ASSERT_EQ_STR("law-sbx", jstr(r.json, "value.0.name"));
+	emuresp_free(&r);
+	ASSERT(get("/subscriptions/" SOC "/providers/Microsoft.OperationalInsights/"
+	           "workspaces?api-version=2023-09-01",
+	           auditor, &r) >= 400);
+	emuresp_free(&r);
+	emutest_req(&emu, "POST",
+	            "/subscriptions/" SOC "/providers/Microsoft.OperationalInsights/"
+	            "workspaces?api-version=2023-09-01",
+	            owner, "{}", NULL, &r);
+	ASSERT_EQ_INT(405, r.status);
+	emuresp_free(&r);
+}
+
 /* --------------------------------------------------------------- pricings */
 
 TEST(pricings_list_has_every_plan_with_string_booleans)
