@@ -94,7 +94,23 @@ grep "^  applied   sub/$psub" "$tmp/out" | grep -q pricing && bad "403 sub" "a p
 [ "$others" -gt 5 ] && ok "other subscriptions applied ($others items)" || bad "others applied" "$others"
 admin DELETE faults >/dev/null
 
-# 5. A Failed extension operationStatus in a 200 answer fails the item.
+# 5. Someone else connects a subscription between plan and apply: the create becomes
+#    "already connected" (matched by kind + subscriptionId, never by name), no twin.
+fresh_emu
+conn_id=$(first_item connector create id)
+conn_sub=$(first_item connector create subscription)
+ws=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["workspace"])' "$tmp/saved.json")
+admin POST object "{\"path\": \"$ws/providers/Microsoft.SecurityInsights/dataConnectors/someone-else\", \"body\": {\"kind\": \"AzureSecurityCenter\", \"properties\": {\"subscriptionId\": \"$conn_sub\", \"dataTypes\": {\"alerts\": {\"state\": \"Enabled\"}}}}}" >/dev/null
+run apply "$tmp/saved.json" $opts
+if [ "$rc" = 0 ] && grep -qF "unchanged $conn_id (create): connector 'someone-else' already connects the subscription" "$tmp/out"; then
+	ok "an existing connector of the subscription is adopted, not twinned"
+else
+	bad "existing connector adopted" "exit $rc"; show
+fi
+m=$(max_asc_per_sub)
+[ "$m" = 1 ] && ok "no twin after a concurrent create" || bad "no twin" "max $m"
+
+# 6. A Failed extension operationStatus in a 200 answer fails the item.
 vm="{tier: Standard, subPlan: P2, extensions: {AgentlessVmScanning: true}}"
 fresh_emu
 esub=$(first_item pricing update subscription)
