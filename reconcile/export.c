@@ -184,7 +184,8 @@ static char *desired_key(const struct mdc_plan_desired *d)
 		return mdc_xstrdup("Free");
 	mdc_buf_addf(&b, "Standard|%s|", d->sub_plan ? d->sub_plan : "");
 	x = mdc_xcalloc(d->nexts + 1, sizeof(*x));
-	memcpy(x, d->exts, d->nexts * sizeof(*x));
+	if (d->nexts)
+		memcpy(x, d->exts, d->nexts * sizeof(*x));
 	qsort(x, d->nexts, sizeof(*x), cmp_ext_d);
 	for (size_t i = 0; i < d->nexts; i++) {
 		struct mdc_kvlist props = {0};

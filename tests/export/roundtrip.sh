@@ -29,6 +29,10 @@ gen) "$emu" --generate "$3" --seed "$4" -o "$dir/tenant.json" ;;
 file) cp "$3" "$dir/tenant.json" ;;
 *) fail "unknown case kind '$kind'" ;;
 esac
+# STATE_JQ: a jq filter applied to the tenant first (several onboarded workspaces, ...).
+if [ -n "${STATE_JQ:-}" ]; then
+	jq "$STATE_JQ" "$dir/tenant.json" >"$dir/t2.json" && mv "$dir/t2.json" "$dir/tenant.json"
+fi
 "$emu" --state "$dir/tenant.json" --port-file "$dir/port" --tls-dir "$dir/tls" \
 	>"$dir/emu.out" 2>"$dir/emu.err" &
 pid=$!
@@ -62,6 +66,19 @@ if [ "${INEXACT:-}" = 1 ]; then
 	admin faults "{\"path\":\"/subscriptions/$c/providers/Microsoft.Security/pricings\",\"status\":403,\"count\":-1,\"body\":{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"no access\"}}}"
 fi
 
+# EXPECT_AMBIGUOUS=1: no workspace can be chosen; export must fail listing candidates.
+if [ "${EXPECT_AMBIGUOUS:-}" = 1 ]; then
+	if "$mdcctl" export ${EXPORT_ARGS:-} -o "$dir/export.yaml" 2>"$dir/export.err"; then
+		fail "export chose a workspace among several candidates"
+	fi
+	cat "$dir/export.err"
+	grep -q "give --workspace RESOURCE_ID" "$dir/export.err" || fail "no --workspace hint"
+	[ "$(grep -c '^  /subscriptions/.*/workspaces/' "$dir/export.err")" -ge 2 ] ||
+		fail "the candidates are not listed"
+	[ ! -e "$dir/export.yaml" ] || fail "a file was written"
+	echo "ambiguous workspace refused"
+	exit 0
+fi
 "$mdcctl" export ${EXPORT_ARGS:-} -o "$dir/export.yaml" 2>"$dir/export.err" ||
 	fail "export exited $?: $(cat "$dir/export.err")"
 cat "$dir/export.err"
