@@ -1405,7 +1405,8 @@ static int bearer_fail(struct entra *e, const cJSON *state, const char *tid, con
  * emulator's own base URL so that tests need only one endpoint. */
 static bool is_la_audience(struct entra *e, const char *aud)
 {
-	static const char *const la[] = {"https://api.loganalytics.io", "https://api.loganalytics.us",
+	static const char *const la[] = {"https://api.loganalytics.io",
+	                                 "https://api.loganalytics.us",
 	                                 "https://api.loganalytics.azure.cn"};
 	size_t n;
 
@@ -1432,12 +1433,11 @@ int entra_check_bearer(struct entra *e, const cJSON *state, const char *authoriz
 	                    www_authenticate);
 }
 
-int entra_check_bearer_loganalytics(struct entra *e, const cJSON *state,
-                                    const char *authorization, struct entra_caller *caller,
-                                    const char **code, char **message, char **www_authenticate)
+int entra_check_bearer_loganalytics(struct entra *e, const cJSON *state, const char *authorization,
+                                    struct entra_caller *caller, const char **code, char **message,
+                                    char **www_authenticate)
 {
-	return check_bearer(e, state, authorization, true, caller, code, message,
-	                    www_authenticate);
+	return check_bearer(e, state, authorization, true, caller, code, message, www_authenticate);
 }
 
 static int check_bearer(struct entra *e, const cJSON *state, const char *authorization,
