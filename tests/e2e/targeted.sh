@@ -110,7 +110,17 @@ fi
 m=$(max_asc_per_sub)
 [ "$m" = 1 ] && ok "no twin after a concurrent create" || bad "no twin" "max $m"
 
-# 6. A Failed extension operationStatus in a 200 answer fails the item.
+# 6. A registration that never finishes: bounded, a failure naming the state.
+fresh_emu --register-polls 100000
+reg=$(first_item provider register id)
+run apply -f "$tmp/cfg.yaml" --auto-approve $opts --register-timeout 1
+if [ "$rc" = 1 ] && grep -qF "failed    $reg (register): Microsoft.SecurityInsights still Registering after 1 s" "$tmp/out"; then
+	ok "registration bounded: still Registering is a failure"
+else
+	bad "registration bound" "exit $rc"; show
+fi
+
+# 7. A Failed extension operationStatus in a 200 answer fails the item.
 vm="{tier: Standard, subPlan: P2, extensions: {AgentlessVmScanning: true}}"
 fresh_emu
 esub=$(first_item pricing update subscription)
