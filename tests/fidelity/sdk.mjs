@@ -7,7 +7,9 @@
 // Prints "ok/FAIL name" per check and "N passed, N failed" last; exit code 1 on any failure.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { AuthenticationRequiredError, ClientSecretCredential, CredentialUnavailableError } from "@azure/identity";
+import {
+  AuthenticationRequiredError, ClientSecretCredential, CredentialUnavailableError, ManagedIdentityCredential,
+} from "@azure/identity";
 import { SubscriptionClient } from "@azure/arm-resources-subscriptions";
 import { ManagementGroupsAPI } from "@azure/arm-managementgroups";
 import { SecurityCenter } from "@azure/arm-security";
@@ -27,7 +29,7 @@ if (!process.env.NODE_EXTRA_CA_CERTS) {
 }
 const state = JSON.parse(readFileSync(process.env.FIDELITY_STATE, "utf8"));
 const tenantId = state.tenantId;
-const [owner, reader] = state.principals;
+const [owner, reader, mi] = state.principals;
 const [subSoc, subApp, subSbx] = state.subscriptions.map((s) => s.subscriptionId);
 const ws = state.workspaces[0];
 const readerSub = state.roleAssignments.find((r) => r.principalId === reader.objectId).scope.split("/")[2];
@@ -45,7 +47,8 @@ const recorder = {
     try {
       const res = await next(req);
       attempts.push({ t0, t1: Date.now(), method: req.method, url: req.url, status: res.status,
-                      retryAfter: res.headers.get("retry-after") });
+                      retryAfter: res.headers.get("retry-after"),
+                      clientRequestId: req.headers.get("x-ms-client-request-id"), headers: res.headers.toJSON() });
       return res;
     } catch (e) {
       attempts.push({ t0, t1: Date.now(), method: req.method, url: req.url, status: 0, error: String(e) });
@@ -155,6 +158,29 @@ await check("identity: an unknown tenant fails at discovery (400) -> CredentialU
   const disc = log.value.filter((r) => r.path === `/${t}/v2.0/.well-known/openid-configuration`);
   assert.ok(disc.length >= 1 && disc.every((r) => r.status === 400), JSON.stringify(disc));
   assert.ok(!log.value.some((r) => r.path === `/${t}/oauth2/v2.0/token`), "a token request went out anyway");
+});
+
+// App Service managed identity (IDENTITY_ENDPOINT + IDENTITY_HEADER, msal-node's AppService
+// source), system-assigned and user-assigned by client id; the token then works on ARM.
+await check("identity: ManagedIdentityCredential (App Service env) gets a token that ARM accepts", async () => {
+  process.env.IDENTITY_ENDPOINT = `${EMU}/msi/token`;
+  process.env.IDENTITY_HEADER = state.managedIdentityHeader;
+  try {
+    const sys = new ManagedIdentityCredential();
+    const t = await sys.getToken(ARM_SCOPE);
+    const c = jwtClaims(t.token);
+    assert.equal(c.oid, mi.objectId);
+    assert.equal(c.appid, mi.clientId);
+    assert.equal(c.aud, "https://management.azure.com");
+    assert.ok(t.expiresOnTimestamp > Date.now() + 30 * 60 * 1000);
+    const user = new ManagedIdentityCredential({ clientId: mi.clientId });
+    assert.equal(jwtClaims((await user.getToken(ARM_SCOPE)).token).oid, mi.objectId);
+    const p = await new SecurityCenter(sys, subSoc, clientOpts()).pricings.get("VirtualMachines");
+    assert.equal(p.pricingTier, "Standard");
+  } finally {
+    delete process.env.IDENTITY_ENDPOINT;
+    delete process.env.IDENTITY_HEADER;
+  }
 });
 
 // ---- 2. @azure/arm-resources-subscriptions (2022-12-01): paging with nextLink ----
@@ -340,6 +366,28 @@ await check("securityinsight: alertRules createOrUpdate, get, update with a stal
   const rules = await collect(sentinel.alertRules.list(rg, wsName));
   assert.deepEqual(rules.map((r) => r.name), [ruleId]);
   await sentinel.alertRules.delete(rg, wsName, ruleId);
+});
+
+// A client given only its endpoint (as for a sovereign cloud) asks for `${endpoint}/.default`:
+// the emulator's own base URL is one of ARM's audiences (as management.usgovcloudapi.net is).
+await check("securityinsight: default credentialScopes (endpoint/.default) are accepted", async () => {
+  const c = new SecurityInsights(ownerCred, ws.subscriptionId, { endpoint: EMU });
+  const l = await collect(c.dataConnectors.list(rg, wsName));
+  assert.deepEqual(l.map((x) => x.name), ["asc-fid-soc"]);
+});
+await check("headers: request ids on every ARM answer, x-ms-client-request-id echoed", async () => {
+  const arm = attempts.filter((a) => a.status >= 200);
+  assert.ok(arm.length > 20, `attempts: ${arm.length}`);
+  for (const a of arm) {
+    const h = a.headers;
+    assert.match(h["x-ms-request-id"] || "", /^[0-9a-f-]{36}$/, `${a.method} ${a.url}`);
+    assert.match(h["x-ms-correlation-request-id"] || "", /^[0-9a-f-]{36}$/);
+    assert.match(h["x-ms-routing-request-id"] || "", /^[A-Z]+:\d{8}T\d{6}Z:[0-9a-f-]{36}$/);
+    assert.equal(h["x-ms-client-request-id"], a.clientRequestId, `${a.method} ${a.url}`);
+    const kind = a.method === "GET" ? "reads" : a.method === "DELETE" ? "deletes" : "writes";
+    assert.ok(Object.keys(h).some((k) => k.startsWith("x-ms-ratelimit-remaining-") && k.endsWith(kind)),
+              `${a.method} ${a.url}: no x-ms-ratelimit-remaining-*-${kind}`);
+  }
 });
 
 // ---- 5. RBAC: a Reader may read but not write ----
