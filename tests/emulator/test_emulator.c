@@ -191,6 +191,12 @@ TEST(api_version_missing_and_unknown)
 	emuresp_free(&r);
 	ASSERT_EQ_INT(200, get(SI "/dataConnectors?api-version=2025-10-01-preview", owner, &r));
 	emuresp_free(&r);
+	/* Microsoft.Resources 2025-04-01: what @azure/arm-resources 7 and Azure.ResourceManager
+	 * (package-resources-2025-04) send for providers */
+	ASSERT_EQ_INT(200, get("/subscriptions/" SUB1
+	                       "/providers/Microsoft.SecurityInsights?api-version=2025-04-01",
+	                       owner, &r));
+	emuresp_free(&r);
 }
 
 TEST(common_headers_on_every_arm_response)
