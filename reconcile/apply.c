@@ -50,14 +50,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long long ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* The subscription id in an ARM path ("/subscriptions/<id>/..."), into out (37 bytes);
  * empty when there is none. It is the throttling budget a call spends. */
 static const char *path_sub(const char *path, char out[37])
@@ -253,7 +245,6 @@ struct node {
 	enum mdc_apply_status status;
 	enum phase phase;
 	int conflicts;      /* 409s answered so far */
-	long long due;      /* a timer: when to send the next request (0 = none) */
 	long long deadline; /* provider registration bound */
 	char *path;         /* the write target (a redirected connector create), or NULL */
 	char *body;         /* the body to send (a new etag), or NULL for the plan's */
@@ -267,7 +258,6 @@ struct engine {
 	struct graph g;
 	struct node *nodes;
 	struct mdc_apply_result *res;
-	size_t timers;
 	struct mdc_strvec busy; /* subscriptions with a pricing write in flight */
 	/* AzureSecurityCenter connectors of the workspace, listed before connector creates. */
 	struct mdc_workspace_actual ws;
@@ -385,10 +375,13 @@ static void fail(struct node *n, const struct mdc_error *err, const char *fmt, .
 	mdc_buf_release(&b);
 }
 
+static void fire_timer(void *ctx);
+
+/* Sends the node's next request ms from now, from inside the transport's loop, so that
+ * a wait (a poll interval, a 409 back-off) holds up nothing else. */
 static void set_timer(struct node *n, int ms)
 {
-	n->due = now_ms() + ms;
-	n->e->timers++;
+	mdc_http_timer(mdc_arm_http(n->e->arm), ms, fire_timer, n);
 }
 
 /* ---- comparing an object with a request's after-state ----------------------------- */
@@ -747,10 +740,10 @@ static void start_node(struct engine *e, struct node *n)
 	send_request(n, it->req.method, node_path(n), node_body(n));
 }
 
-static void fire_timer(struct node *n)
+static void fire_timer(void *ctx)
 {
-	n->due = 0;
-	n->e->timers--;
+	struct node *n = ctx;
+
 	if (n->it->kind == MDC_ITEM_PROVIDER && n->phase == PH_POLL)
 		send_request(n, "GET", n->it->resource, NULL);
 	else
@@ -903,24 +896,8 @@ int mdc_apply(struct mdc_apply_result **out, struct mdc_arm *arm, const struct m
 	for (size_t i = 0; i < plan->nitems; i++)
 		if (e.nodes[i].status == MDC_APPLY_PENDING && !e.g.left[i])
 			start_node(&e, &e.nodes[i]);
-	for (;;) {
-		long long next = 0, now;
-		if ((rc = mdc_arm_run(arm, err)) < 0)
-			goto cleanup;
-		if (!e.timers)
-			break;
-		/* Waits are coarse: a timer fires once every call in flight has finished. */
-		for (size_t i = 0; i < plan->nitems; i++)
-			if (e.nodes[i].due && (!next || e.nodes[i].due < next))
-				next = e.nodes[i].due;
-		now = now_ms();
-		if (next > now)
-			sleep_ms(next - now);
-		now = now_ms();
-		for (size_t i = 0; i < plan->nitems; i++)
-			if (e.nodes[i].due && e.nodes[i].due <= now)
-				fire_timer(&e.nodes[i]);
-	}
+	if ((rc = mdc_arm_run(arm, err)) < 0)
+		goto cleanup;
 	/* Whatever did not start (a dependency cycle in an edited plan) is reported. */
 	for (size_t i = 0; i < plan->nitems; i++)
 		if (e.nodes[i].status == MDC_APPLY_PENDING || e.nodes[i].deferred)

@@ -68,6 +68,7 @@ struct xfer {
 	struct mdc_http_response resp;
 	char errbuf[CURL_ERROR_SIZE];
 	bool too_large;
+	void (*timer_fn)(void *ctx); /* set: not a request but a timer (mdc_http_timer) */
 };
 
 struct mdc_http {
@@ -917,8 +918,15 @@ static void start_ready(struct mdc_http *h)
 {
 	long long now = now_ms();
 
-	while (h->heap_n && h->heap[0]->not_before <= now)
-		ready_push(h, heap_pop(h));
+	while (h->heap_n && h->heap[0]->not_before <= now) {
+		struct xfer *x = heap_pop(h);
+		if (x->timer_fn) {
+			x->timer_fn(x->ctx);
+			xfer_free(x);
+		} else {
+			ready_push(h, x);
+		}
+	}
 	while (h->ready_head && h->st.in_flight < (unsigned)h->o.parallelism) {
 		struct xfer *x = ready_pop(h);
 		struct budget *b;
@@ -997,6 +1005,18 @@ static int loop(struct mdc_http *h, const bool *stop, struct mdc_error *err)
 	}
 	h->loop_depth--;
 	return ret;
+}
+
+void mdc_http_timer(struct mdc_http *h, long ms, void (*fn)(void *ctx), void *ctx)
+{
+	struct xfer *x = mdc_xcalloc(1, sizeof(*x));
+
+	x->h = h;
+	x->timer_fn = fn;
+	x->ctx = ctx;
+	x->seq = h->seq++;
+	x->not_before = now_ms() + (ms > 0 ? ms : 0);
+	heap_push(h, x);
 }
 
 int mdc_http_run(struct mdc_http *h, struct mdc_error *err)

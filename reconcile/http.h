@@ -132,6 +132,10 @@ int mdc_http_submit(struct mdc_http *h, const struct mdc_http_request *req, stru
  * (individual failures go to the callbacks), or a negative code when the loop itself
  * failed (or was called from a callback: MDC_EINTERNAL). */
 int mdc_http_run(struct mdc_http *h, struct mdc_error *err);
+/* Calls fn(ctx) once, from inside the loop, ms milliseconds from now (a poll interval, a
+ * wait before retrying); other requests progress meanwhile. A pending timer keeps
+ * mdc_http_run running. Dropped without a call by mdc_http_free. */
+void mdc_http_timer(struct mdc_http *h, long ms, void (*fn)(void *ctx), void *ctx);
 /* Synchronous convenience: submits req (its done/ctx ignored), drives the loop (other
  * queued requests progress too) until it finishes, and moves the result into *resp
  * (caller releases it with mdc_http_response_release). Returns 0 on a 1xx-3xx status, or
