@@ -37,7 +37,7 @@ struct cli_common;
 /* --format text|json|markdown into *fmt; prints a usage error and returns EXIT_USAGE. */
 int cli_parse_format(const char *cmd, const char *arg, int *fmt);
 /* Renders p in fmt (colour decided from c and stdout) into out. */
-void cli_render(struct mdc_buf *out, const struct mdc_plan *p, int fmt,
-		const struct cli_common *c, const char *hint);
+void cli_render(struct mdc_buf *out, const struct mdc_plan *p, int fmt, const struct cli_common *c,
+                const char *hint);
 
 #endif

@@ -65,10 +65,13 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 		c->ca_file = arg;
 		return 1;
 	case OPT_AUTH:
-		if (strcmp(arg, "secret") && strcmp(arg, "certificate") && strcmp(arg, "federated") &&
-		    strcmp(arg, "managed-identity") && strcmp(arg, "azure-cli")) {
-			cli_usage(cmd, "unknown --auth '%s' (secret, certificate, federated, "
-				       "managed-identity, azure-cli)", arg);
+		if (strcmp(arg, "secret") && strcmp(arg, "certificate") &&
+		    strcmp(arg, "federated") && strcmp(arg, "managed-identity") &&
+		    strcmp(arg, "azure-cli")) {
+			cli_usage(cmd,
+			          "unknown --auth '%s' (secret, certificate, federated, "
+			          "managed-identity, azure-cli)",
+			          arg);
 			return -1;
 		}
 		c->auth_kind = arg;
@@ -76,7 +79,8 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 	case OPT_PARALLELISM:
 		n = strtol(arg, &end, 10);
 		if (*end || n < 1 || n > 256) {
-			cli_usage(cmd, "--parallelism must be a number from 1 to 256, not '%s'", arg);
+			cli_usage(cmd, "--parallelism must be a number from 1 to 256, not '%s'",
+			          arg);
 			return -1;
 		}
 		c->parallelism = (int)n;

@@ -27,32 +27,35 @@ enum {
 
 #define CLI_COMMON_LONGOPTS                                                                        \
 	{"file", required_argument, NULL, 'f'}, {"git", required_argument, NULL, OPT_GIT},         \
-		{"git-ref", required_argument, NULL, OPT_GIT_REF},                                 \
-		{"git-path", required_argument, NULL, OPT_GIT_PATH},                               \
-		{"git-cache", required_argument, NULL, OPT_GIT_CACHE},                             \
-		{"arm-endpoint", required_argument, NULL, OPT_ARM_ENDPOINT},                       \
-		{"authority-host", required_argument, NULL, OPT_AUTHORITY_HOST},                   \
-		{"ca-file", required_argument, NULL, OPT_CA_FILE},                                 \
-		{"parallelism", required_argument, NULL, OPT_PARALLELISM},                         \
-		{"no-color", no_argument, NULL, OPT_NO_COLOR},                                     \
-		{"auth", required_argument, NULL, OPT_AUTH},                                       \
-		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}
+	    {"git-ref", required_argument, NULL, OPT_GIT_REF},                                     \
+	    {"git-path", required_argument, NULL, OPT_GIT_PATH},                                   \
+	    {"git-cache", required_argument, NULL, OPT_GIT_CACHE},                                 \
+	    {"arm-endpoint", required_argument, NULL, OPT_ARM_ENDPOINT},                           \
+	    {"authority-host", required_argument, NULL, OPT_AUTHORITY_HOST},                       \
+	    {"ca-file", required_argument, NULL, OPT_CA_FILE},                                     \
+	    {"parallelism", required_argument, NULL, OPT_PARALLELISM},                             \
+	    {"no-color", no_argument, NULL, OPT_NO_COLOR},                                         \
+	    {"auth", required_argument, NULL, OPT_AUTH}, {"verbose", no_argument, NULL, 'v'},      \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 #define CLI_COMMON_SHORTOPTS "f:vh"
 
 #define CLI_COMMON_HELP                                                                            \
-	"  -f, --file FILE          the desired state (YAML; - for stdin)\n"                    \
-	"      --git URL            take FILE from a git repository (with --git-ref, --git-path)\n" \
-	"      --git-ref REF        branch, tag or commit id (default: HEAD of the remote)\n"     \
-	"      --git-path PATH      path of the config inside the repository\n"                  \
-	"      --git-cache DIR      clone cache (default $XDG_CACHE_HOME/mdcctl)\n"             \
-	"      --arm-endpoint URL   Azure Resource Manager (env MDCCTL_ARM_ENDPOINT)\n"          \
-	"      --authority-host URL Entra ID authority (env AZURE_AUTHORITY_HOST)\n"             \
-	"      --ca-file PATH       trust this CA as well (env MDCCTL_CA_FILE)\n"                \
-	"      --auth KIND          secret|certificate|federated|managed-identity|azure-cli\n"    \
-	"      --parallelism N      requests in flight (default 32)\n"                           \
-	"      --no-color           no colour (also NO_COLOR)\n"                                 \
-	"  -v, --verbose            more detail on stderr (never secrets)\n"                     \
+	"  -f, --file FILE          the desired state (YAML; - for stdin)\n"                       \
+	"      --git URL            take FILE from a git repository (with --git-ref, "             \
+	"--git-path)\n"                                                                            \
+	"      --git-ref REF        branch, tag or commit id (default: HEAD of the remote)\n"      \
+	"      --git-path PATH      path of the config inside the repository\n"                    \
+	"      --git-cache DIR      clone cache (default $XDG_CACHE_HOME/mdcctl)\n"                \
+	"      --arm-endpoint URL   Azure Resource Manager (env MDCCTL_ARM_ENDPOINT)\n"            \
+	"      --authority-host URL Entra ID authority (env AZURE_AUTHORITY_HOST)\n"               \
+	"      --ca-file PATH       trust this CA as well (env MDCCTL_CA_FILE)\n"                  \
+	"      --auth KIND          secret|certificate|federated|managed-identity|azure-cli\n"     \
+	"      --parallelism N      requests in flight (default 32)\n"                             \
+	"      --no-color           no colour (also NO_COLOR)\n"                                   \
+	"  -v, --verbose            more detail on stderr (never secrets)\n"                       \
 	"  -h, --help               this help\n"
 
 struct cli_common {

@@ -19,13 +19,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"validate", cmd_validate, "parse and check the desired state, offline"},
-	{"plan", cmd_plan, "read Azure, print what apply would do"},
-	{"export", cmd_export, "write the desired state that reproduces today's tenant"},
-	{"apply", cmd_apply, "make Azure match: plan, confirm, apply (or a saved plan)"},
-	{"drift", cmd_drift, "read-only plan for cron jobs: 0 none, 2 drift, 1 error"},
-	{"watch", cmd_watch, "GitOps agent: pull, plan, apply or report, every interval"},
-	{"version", cmd_version, "print the version and the linked library versions"},
+    {"validate", cmd_validate, "parse and check the desired state, offline"},
+    {"plan", cmd_plan, "read Azure, print what apply would do"},
+    {"export", cmd_export, "write the desired state that reproduces today's tenant"},
+    {"apply", cmd_apply, "make Azure match: plan, confirm, apply (or a saved plan)"},
+    {"drift", cmd_drift, "read-only plan for cron jobs: 0 none, 2 drift, 1 error"},
+    {"watch", cmd_watch, "GitOps agent: pull, plan, apply or report, every interval"},
+    {"version", cmd_version, "print the version and the linked library versions"},
 };
 
 static void usage(FILE *f)

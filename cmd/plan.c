@@ -18,28 +18,28 @@
 enum { OPT_FORMAT = OPT_COMMON_MAX, OPT_DETAILED, OPT_ACTUAL, OPT_SAVE_ACTUAL, OPT_HINT };
 
 static const struct option options[] = {
-	{"out", required_argument, NULL, 'o'},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"detailed-exitcode", no_argument, NULL, OPT_DETAILED},
-	{"actual", required_argument, NULL, OPT_ACTUAL},
-	{"save-actual", required_argument, NULL, OPT_SAVE_ACTUAL},
-	{"full-plan-hint", required_argument, NULL, OPT_HINT},
-	CLI_COMMON_LONGOPTS,
-	{NULL, 0, NULL, 0},
+    {"out", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"detailed-exitcode", no_argument, NULL, OPT_DETAILED},
+    {"actual", required_argument, NULL, OPT_ACTUAL},
+    {"save-actual", required_argument, NULL, OPT_SAVE_ACTUAL},
+    {"full-plan-hint", required_argument, NULL, OPT_HINT},
+    CLI_COMMON_LONGOPTS,
+    {NULL, 0, NULL, 0},
 };
 
 static const char usage_text[] =
-	"usage: mdcctl plan (-f FILE | --git URL --git-path PATH) [options]\n"
-	"\n"
-	"Reads Azure and prints what apply would do. Exit 0, or 2 with --detailed-exitcode\n"
-	"when there are changes or blocked items; 1 on error.\n"
-	"\n"
-	"  -o, --out PLANFILE       save the plan (JSON) for `mdcctl apply PLANFILE`\n"
-	"      --format FMT         text (default), json or markdown\n"
-	"      --detailed-exitcode  exit 2 when the plan has changes\n"
-	"      --actual SNAPSHOT    plan offline against a saved actual state\n"
-	"      --save-actual FILE   save the actual state read from Azure\n"
-	"      --full-plan-hint S   markdown: where readers find the full JSON plan\n" CLI_COMMON_HELP;
+    "usage: mdcctl plan (-f FILE | --git URL --git-path PATH) [options]\n"
+    "\n"
+    "Reads Azure and prints what apply would do. Exit 0, or 2 with --detailed-exitcode\n"
+    "when there are changes or blocked items; 1 on error.\n"
+    "\n"
+    "  -o, --out PLANFILE       save the plan (JSON) for `mdcctl apply PLANFILE`\n"
+    "      --format FMT         text (default), json or markdown\n"
+    "      --detailed-exitcode  exit 2 when the plan has changes\n"
+    "      --actual SNAPSHOT    plan offline against a saved actual state\n"
+    "      --save-actual FILE   save the actual state read from Azure\n"
+    "      --full-plan-hint S   markdown: where readers find the full JSON plan\n" CLI_COMMON_HELP;
 
 enum format { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
 
@@ -56,12 +56,12 @@ int cli_parse_format(const char *cmd, const char *arg, int *fmt)
 	return 0;
 }
 
-void cli_render(struct mdc_buf *out, const struct mdc_plan *p, int fmt,
-		const struct cli_common *c, const char *hint)
+void cli_render(struct mdc_buf *out, const struct mdc_plan *p, int fmt, const struct cli_common *c,
+                const char *hint)
 {
 	struct mdc_render_opts ro = {
-		.color = cli_use_color(c, STDOUT_FILENO),
-		.full_plan_hint = hint,
+	    .color = cli_use_color(c, STDOUT_FILENO),
+	    .full_plan_hint = hint,
 	};
 
 	if (fmt == FMT_JSON)
@@ -108,7 +108,7 @@ int cmd_plan(int argc, char **argv)
 			break;
 		case '?':
 			return cli_usage("plan", "unknown option or missing value: '%s'",
-					 argv[optind - 1]);
+			                 argv[optind - 1]);
 		default:
 			if ((rc = cli_common_option(&c, "plan", opt, optarg)) <= 0)
 				return EXIT_USAGE;
@@ -132,7 +132,7 @@ int cmd_plan(int argc, char **argv)
 			goto cleanup;
 		}
 	} else if ((rc = cli_session_connect(&s, s.cfg, true)) != EXIT_OK ||
-		   (rc = cli_session_observe(&s, NULL, &act)) != EXIT_OK) {
+	           (rc = cli_session_observe(&s, NULL, &act)) != EXIT_OK) {
 		goto cleanup;
 	}
 	if (save_actual) {
@@ -145,8 +145,8 @@ int cmd_plan(int argc, char **argv)
 		}
 	}
 	if (mdc_plan_build(&plan, s.cfg, act,
-			   &(struct mdc_plan_opts){.now = time(NULL), .git_commit = s.git_commit},
-			   &err) < 0) {
+	                   &(struct mdc_plan_opts){.now = time(NULL), .git_commit = s.git_commit},
+	                   &err) < 0) {
 		cli_report(&err);
 		rc = EXIT_FAIL;
 		goto cleanup;

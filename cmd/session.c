@@ -21,12 +21,12 @@ static int load_from_git(struct cli_session *s, struct mdc_diags *diags)
 {
 	const struct cli_common *o = s->opt;
 	struct mdc_gitsrc_opts go = {
-		.url = o->git_url,
-		.ref = o->git_ref,
-		.path = o->git_path,
-		.cache_dir = o->git_cache,
-		.ca_file = o->ca_file,
-		.token = getenv("MDCCTL_GIT_TOKEN"),
+	    .url = o->git_url,
+	    .ref = o->git_ref,
+	    .path = o->git_path,
+	    .cache_dir = o->git_cache,
+	    .ca_file = o->ca_file,
+	    .token = getenv("MDCCTL_GIT_TOKEN"),
 	};
 	struct mdc_gitsrc_result res = MDC_GITSRC_RESULT_INIT;
 	struct mdc_error err = MDC_ERROR_INIT;
@@ -70,25 +70,26 @@ int cli_session_load(struct cli_session *s, const struct cli_common *opt, const 
 
 /* The credential options for a token of audience `resource` (scope {resource}/.default). */
 static struct mdc_auth_opts auth_opts(const struct cli_common *o, const struct mdc_config *cfg,
-				      const char *resource)
+                                      const char *resource)
 {
 	enum mdc_cloud cloud = cfg ? cfg->cloud : MDC_CLOUD_AZURE;
 	struct mdc_auth_opts ao = {
-		.tenant_id = cfg ? cfg->tenant : NULL,
-		/* The option wins; else AZURE_AUTHORITY_HOST (read by auth); else the cloud's. */
-		.authority_host = o->authority_host ? o->authority_host
-			: getenv("AZURE_AUTHORITY_HOST") ? NULL : mdc_cloud_authority_host(cloud),
-		.arm_endpoint = resource,
-		.ca_file = o->ca_file,
-		.user_agent = USER_AGENT,
-		.verbose = o->verbose,
-		.log = cli_log_line,
+	    .tenant_id = cfg ? cfg->tenant : NULL,
+	    /* The option wins; else AZURE_AUTHORITY_HOST (read by auth); else the cloud's. */
+	    .authority_host = o->authority_host                ? o->authority_host
+	                      : getenv("AZURE_AUTHORITY_HOST") ? NULL
+	                                                       : mdc_cloud_authority_host(cloud),
+	    .arm_endpoint = resource,
+	    .ca_file = o->ca_file,
+	    .user_agent = USER_AGENT,
+	    .verbose = o->verbose,
+	    .log = cli_log_line,
 	};
 	return ao;
 }
 
 int cli_session_auth(struct cli_session *s, const struct mdc_config *cfg, const char *resource,
-		     struct mdc_auth **out)
+                     struct mdc_auth **out)
 {
 	struct mdc_auth_opts ao = auth_opts(s->opt, cfg, resource);
 	struct mdc_error err = MDC_ERROR_INIT;
@@ -106,19 +107,21 @@ int cli_session_connect(struct cli_session *s, const struct mdc_config *cfg, boo
 {
 	const struct cli_common *o = s->opt;
 	enum mdc_cloud cloud = cfg ? cfg->cloud : MDC_CLOUD_AZURE;
-	const char *arm_endpoint = o->arm_endpoint ? o->arm_endpoint : mdc_cloud_arm_endpoint(cloud);
+	const char *arm_endpoint =
+	    o->arm_endpoint ? o->arm_endpoint : mdc_cloud_arm_endpoint(cloud);
 	struct mdc_auth_opts ao = auth_opts(o, cfg, arm_endpoint);
 	struct mdc_arm_opts aro = {
-		.endpoint = arm_endpoint,
-		.http = {
-			.ca_file = o->ca_file,
-			.parallelism = o->parallelism,
-			.user_agent = USER_AGENT,
-			.verbose = o->verbose > 1 ? 2 : o->verbose,
-			.log = cli_log_line,
-		},
-		.authorize = mdc_auth_authorize,
-		.read_only = read_only,
+	    .endpoint = arm_endpoint,
+	    .http =
+	        {
+	            .ca_file = o->ca_file,
+	            .parallelism = o->parallelism,
+	            .user_agent = USER_AGENT,
+	            .verbose = o->verbose > 1 ? 2 : o->verbose,
+	            .log = cli_log_line,
+	        },
+	    .authorize = mdc_auth_authorize,
+	    .read_only = read_only,
 	};
 	struct mdc_error err = MDC_ERROR_INIT;
 
@@ -141,11 +144,11 @@ fail:
 static void progress_line(void *ctx, const struct mdc_observe_progress *p)
 {
 	fprintf(stderr, "\rreading: %zu/%zu subscriptions, %lu requests, %lu retries\033[K",
-		p->subs_done, p->subs_total, p->requests, p->retries);
+	        p->subs_done, p->subs_total, p->requests, p->retries);
 }
 
 int cli_session_observe(struct cli_session *s, const struct mdc_observe_opts *oo,
-			struct mdc_actual **out)
+                        struct mdc_actual **out)
 {
 	struct mdc_observe_opts opts = oo ? *oo : (struct mdc_observe_opts){0};
 	struct mdc_error err = MDC_ERROR_INIT;

@@ -33,10 +33,10 @@ int cli_session_connect(struct cli_session *s, const struct mdc_config *cfg, boo
 /* A second credential of the same chain for another audience (scope {resource}/.default),
  * e.g. Log Analytics; *out is freed by the caller with mdc_auth_free. Prints errors. */
 int cli_session_auth(struct cli_session *s, const struct mdc_config *cfg, const char *resource,
-		     struct mdc_auth **out);
+                     struct mdc_auth **out);
 /* Reads the tenant for s->cfg (progress on a terminal). */
 int cli_session_observe(struct cli_session *s, const struct mdc_observe_opts *oo,
-			struct mdc_actual **out);
+                        struct mdc_actual **out);
 void cli_session_close(struct cli_session *s);
 
 /* A log sink for -v: one line on stderr, prefixed. */

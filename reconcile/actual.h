@@ -21,7 +21,7 @@
 
 /* A read that failed: kept per object so one bad subscription does not fail the run. */
 struct mdc_read_error {
-	int code;        /* enum mdc_errcode; 0 = no error */
+	int code; /* enum mdc_errcode; 0 = no error */
 	int http_status;
 	char *arm_code;
 	char *message;
@@ -31,16 +31,16 @@ struct mdc_ext_actual {
 	char *name;
 	bool enabled;                 /* isEnabled compared case-insensitively with "True" */
 	struct mdc_kvlist properties; /* additionalExtensionProperties, values as JSON text
-					 for non-strings */
+	                                 for non-strings */
 	char *op_code;                /* operationStatus.code or NULL */
 	char *op_message;
 };
 
 struct mdc_pricing {
 	char *name;
-	char *tier;       /* "Free" | "Standard" (as sent) */
-	char *sub_plan;   /* NULL when absent */
-	char *enforce;    /* "True" | "False" | NULL */
+	char *tier;     /* "Free" | "Standard" (as sent) */
+	char *sub_plan; /* NULL when absent */
+	char *enforce;  /* "True" | "False" | NULL */
 	bool deprecated;
 	struct mdc_strvec replaced_by;
 	char *free_trial_remaining;
@@ -50,7 +50,7 @@ struct mdc_pricing {
 };
 
 enum mdc_provider_state {
-	MDC_PROVIDER_UNKNOWN,       /* not read */
+	MDC_PROVIDER_UNKNOWN, /* not read */
 	MDC_PROVIDER_NOT_REGISTERED,
 	MDC_PROVIDER_REGISTERING,
 	MDC_PROVIDER_REGISTERED,
@@ -76,10 +76,10 @@ struct mdc_permissions {
 bool mdc_permissions_allow(const struct mdc_permissions *p, const char *action);
 
 struct mdc_sub_actual {
-	char *id;           /* lower-case GUID */
+	char *id; /* lower-case GUID */
 	char *display_name;
 	char *tenant_id;
-	char *state;        /* "Enabled", "Disabled", ... */
+	char *state; /* "Enabled", "Disabled", ... */
 	struct mdc_kvlist tags;
 	struct mdc_strvec ancestors; /* management group names, nearest first */
 
@@ -87,23 +87,23 @@ struct mdc_sub_actual {
 	struct mdc_pricing *pricings;
 	size_t npricings;
 
-	int sync_enabled;   /* tristate: MDC_UNSET (-1) when not read */
+	int sync_enabled; /* tristate: MDC_UNSET (-1) when not read */
 	char *sync_fingerprint;
 
 	enum mdc_provider_state insights_provider; /* Microsoft.SecurityInsights */
 
 	struct mdc_permissions perms; /* at subscription scope */
 
-	struct mdc_read_error error;  /* the first read that failed, if any */
+	struct mdc_read_error error; /* the first read that failed, if any */
 };
 
 struct mdc_connector {
-	char *name;           /* ARM resource name (dataConnectorId) */
-	char *kind;           /* "AzureSecurityCenter", "MicrosoftThreatProtection", ... */
-	char *subscription_id;/* AzureSecurityCenter: properties.subscriptionId, lower case */
-	char *tenant_id;      /* MicrosoftThreatProtection: properties.tenantId */
-	char *alerts_state;   /* dataTypes.alerts.state */
-	char *incidents_state;/* dataTypes.incidents.state (MicrosoftThreatProtection) */
+	char *name;            /* ARM resource name (dataConnectorId) */
+	char *kind;            /* "AzureSecurityCenter", "MicrosoftThreatProtection", ... */
+	char *subscription_id; /* AzureSecurityCenter: properties.subscriptionId, lower case */
+	char *tenant_id;       /* MicrosoftThreatProtection: properties.tenantId */
+	char *alerts_state;    /* dataTypes.alerts.state */
+	char *incidents_state; /* dataTypes.incidents.state (MicrosoftThreatProtection) */
 	char *etag;
 };
 
@@ -122,11 +122,11 @@ struct mdc_alert_rule {
 };
 
 struct mdc_package {
-	char *id;           /* resource name, e.g. azuresentinel.azure-sentinel-solution-... */
+	char *id; /* resource name, e.g. azuresentinel.azure-sentinel-solution-... */
 	char *content_id;
 	char *content_product_id;
 	char *content_kind;
-	char *version;      /* installed: installedVersion or version; catalog: available */
+	char *version; /* installed: installedVersion or version; catalog: available */
 	char *display_name;
 	char *etag;
 };
@@ -135,17 +135,17 @@ struct mdc_workspace_actual {
 	char *subscription;
 	char *resource_group;
 	char *name;
-	bool onboarded;      /* onboardingStates/default exists */
-	bool read;           /* the Sentinel objects below were read */
+	bool onboarded; /* onboardingStates/default exists */
+	bool read;      /* the Sentinel objects below were read */
 	struct mdc_connector *connectors;
 	size_t nconnectors;
 	struct mdc_alert_rule *rules;
 	size_t nrules;
-	struct mdc_package *installed;   /* contentPackages */
+	struct mdc_package *installed; /* contentPackages */
 	size_t ninstalled;
-	struct mdc_package *catalog;     /* contentProductPackages (the MDC one at least) */
+	struct mdc_package *catalog; /* contentProductPackages (the MDC one at least) */
 	size_t ncatalog;
-	struct mdc_permissions perms;    /* at workspace scope */
+	struct mdc_permissions perms; /* at workspace scope */
 	struct mdc_read_error error;
 };
 
@@ -175,13 +175,13 @@ const struct mdc_sub_actual *mdc_actual_find_sub(const struct mdc_actual *a, con
 /* Borrowed pricing by plan name (case-insensitive), or NULL. */
 const struct mdc_pricing *mdc_sub_pricing(const struct mdc_sub_actual *s, const char *name);
 void mdc_actual_add_note(struct mdc_actual *a, const char *sub, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void mdc_actual_sort(struct mdc_actual *a); /* sorts subs by id */
 
 /* Snapshot I/O. The JSON string is owned by the caller (free()). */
 char *mdc_actual_to_json(const struct mdc_actual *a);
 int mdc_actual_from_json(struct mdc_actual **out, const char *json, size_t len,
-			 struct mdc_error *err);
+                         struct mdc_error *err);
 int mdc_actual_save(const struct mdc_actual *a, const char *path, struct mdc_error *err);
 int mdc_actual_load(struct mdc_actual **out, const char *path, struct mdc_error *err);
 

@@ -8,7 +8,7 @@
 #include "banned.h"
 
 struct mdc_arm {
-	char *endpoint; /* no trailing slash */
+	char *endpoint;    /* no trailing slash */
 	size_t origin_len; /* length of "https://host[:port]" in endpoint */
 	struct mdc_http *http;
 	mdc_http_authorize_fn authorize;
@@ -51,8 +51,8 @@ int mdc_arm_new(struct mdc_arm **out, const struct mdc_arm_opts *opts, struct md
 	*out = NULL;
 	if (!opts->endpoint || strncasecmp(opts->endpoint, "https://", 8))
 		return mdc_error_set(err, MDC_EINVALID,
-				     "the ARM endpoint must be an https:// URL, not '%s'",
-				     opts->endpoint ? opts->endpoint : "");
+		                     "the ARM endpoint must be an https:// URL, not '%s'",
+		                     opts->endpoint ? opts->endpoint : "");
 	arm = mdc_xcalloc(1, sizeof(*arm));
 	len = strlen(opts->endpoint);
 	while (len > 8 && opts->endpoint[len - 1] == '/')
@@ -91,7 +91,7 @@ const char *mdc_arm_endpoint(const struct mdc_arm *arm)
 }
 
 static char *make_url(const struct mdc_arm *arm, const char *path, const char *api_version,
-		      const char *extra_query)
+                      const char *extra_query)
 {
 	struct mdc_buf b = MDC_BUF_INIT;
 
@@ -120,30 +120,30 @@ static void call_done(void *ctx, struct mdc_http_response *resp, const struct md
 }
 
 static int submit(struct mdc_arm *arm, const char *method, const char *url, const char *body,
-		  const char *budget_key,
-		  void (*done)(void *, struct mdc_http_response *, const struct mdc_error *),
-		  void *ctx, struct mdc_error *err)
+                  const char *budget_key,
+                  void (*done)(void *, struct mdc_http_response *, const struct mdc_error *),
+                  void *ctx, struct mdc_error *err)
 {
 	struct mdc_http_request req = {
-		.method = method,
-		.url = url,
-		.body = body,
-		.budget_key = budget_key,
-		.authorize = arm->authorize,
-		.authorize_ctx = arm->authorize_ctx,
-		.done = done,
-		.ctx = ctx,
+	    .method = method,
+	    .url = url,
+	    .body = body,
+	    .budget_key = budget_key,
+	    .authorize = arm->authorize,
+	    .authorize_ctx = arm->authorize_ctx,
+	    .done = done,
+	    .ctx = ctx,
 	};
 
 	if (arm->read_only && strcmp(method, "GET"))
 		return mdc_error_set(err, MDC_EINTERNAL,
-				     "refusing %s in a read-only run (drift never writes)", method);
+		                     "refusing %s in a read-only run (drift never writes)", method);
 	return mdc_http_submit(arm->http, &req, err);
 }
 
-int mdc_arm_call(struct mdc_arm *arm, const char *method, const char *path,
-		 const char *api_version, const char *body, const char *budget_key,
-		 mdc_arm_done_fn done, void *ctx, struct mdc_error *err)
+int mdc_arm_call(struct mdc_arm *arm, const char *method, const char *path, const char *api_version,
+                 const char *body, const char *budget_key, mdc_arm_done_fn done, void *ctx,
+                 struct mdc_error *err)
 {
 	struct call *c = mdc_xcalloc(1, sizeof(*c));
 	char *url = make_url(arm, path, api_version, NULL);
@@ -166,8 +166,7 @@ static void list_finish(struct list *l, const struct mdc_error *err)
 	free(l);
 }
 
-static void list_page_done(void *ctx, struct mdc_http_response *resp,
-			   const struct mdc_error *herr)
+static void list_page_done(void *ctx, struct mdc_http_response *resp, const struct mdc_error *herr)
 {
 	struct list *l = ctx;
 	struct mdc_error err = MDC_ERROR_INIT;
@@ -181,7 +180,7 @@ static void list_page_done(void *ctx, struct mdc_http_response *resp,
 	page = parse_body(resp);
 	if (!cJSON_IsObject(page)) {
 		mdc_error_set(&err, MDC_EHTTP, "GET %s: the response is not a JSON object",
-			      resp->url ? resp->url : "");
+		              resp->url ? resp->url : "");
 		goto fail;
 	}
 	if (l->page(l->ctx, page, &err) < 0)
@@ -193,12 +192,12 @@ static void list_page_done(void *ctx, struct mdc_http_response *resp,
 		    (next->valuestring[l->arm->origin_len] != '/' &&
 		     next->valuestring[l->arm->origin_len] != '\0')) {
 			mdc_error_set(&err, MDC_EHTTP,
-				      "refusing a nextLink to another host than %.*s",
-				      (int)l->arm->origin_len, l->arm->endpoint);
+			              "refusing a nextLink to another host than %.*s",
+			              (int)l->arm->origin_len, l->arm->endpoint);
 			goto fail;
 		}
 		if (submit(l->arm, "GET", next->valuestring, NULL, l->budget_key, list_page_done, l,
-			   &err) < 0)
+		           &err) < 0)
 			goto fail;
 		cJSON_Delete(page);
 		return;
@@ -213,8 +212,8 @@ fail:
 }
 
 int mdc_arm_list(struct mdc_arm *arm, const char *path, const char *api_version,
-		 const char *extra_query, const char *budget_key, mdc_arm_page_fn page,
-		 mdc_arm_list_done_fn done, void *ctx, struct mdc_error *err)
+                 const char *extra_query, const char *budget_key, mdc_arm_page_fn page,
+                 mdc_arm_list_done_fn done, void *ctx, struct mdc_error *err)
 {
 	struct list *l = mdc_xcalloc(1, sizeof(*l));
 	char *url = make_url(arm, path, api_version, extra_query);
@@ -263,8 +262,8 @@ static void sync_done(void *ctx, int status, const cJSON *body, const struct mdc
 }
 
 int mdc_arm_call_sync(struct mdc_arm *arm, const char *method, const char *path,
-		      const char *api_version, const char *body, const char *budget_key,
-		      int *status, cJSON **body_out, struct mdc_error *err)
+                      const char *api_version, const char *body, const char *budget_key,
+                      int *status, cJSON **body_out, struct mdc_error *err)
 {
 	struct sync_result r = {0};
 	int rc;

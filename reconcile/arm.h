@@ -5,8 +5,8 @@
  * bodies, paging with nextLink, ARM error bodies. It does not know where tokens come from:
  * the caller passes an authorize hook (auth.c's, or a test's).
  *
- *	mdc_arm_list(arm, "/subscriptions", MDC_API_SUBSCRIPTIONS, NULL, on_page, on_done, me, &err);
- *	mdc_arm_run(arm, &err);
+ *	mdc_arm_list(arm, "/subscriptions", MDC_API_SUBSCRIPTIONS, NULL, on_page, on_done, me,
+ *&err); mdc_arm_run(arm, &err);
  *
  * Callbacks run inside mdc_arm_run and may start more calls. Not thread-safe.
  */
@@ -19,11 +19,11 @@
 struct mdc_arm;
 
 struct mdc_arm_opts {
-	const char *endpoint;  /* "https://management.azure.com" (a trailing slash is ignored) */
+	const char *endpoint; /* "https://management.azure.com" (a trailing slash is ignored) */
 	struct mdc_http_opts http;
 	mdc_http_authorize_fn authorize;
 	void *authorize_ctx;
-	bool read_only;        /* refuse every method but GET (drift's guarantee) */
+	bool read_only; /* refuse every method but GET (drift's guarantee) */
 };
 
 /* Creates the client. Returns 0 and *out (free with mdc_arm_free) or a negative code. */
@@ -37,15 +37,15 @@ const char *mdc_arm_endpoint(const struct mdc_arm *arm);
  * JSON response or NULL (empty or not JSON), borrowed for the call; err is NULL on success
  * (1xx-3xx) and otherwise says what failed (method, path, status, ARM code, request id). */
 typedef void (*mdc_arm_done_fn)(void *ctx, int status, const cJSON *body,
-				const struct mdc_error *err);
+                                const struct mdc_error *err);
 
 /* Starts one call. path is below the endpoint ("/subscriptions/..."), without a query;
  * api_version is added. body is JSON text or NULL. budget_key: the subscription id whose
  * throttling budget the call spends, or NULL for tenant-level calls. Returns 0, or a
  * negative code (err filled) when the call could not be started (done is then not called). */
-int mdc_arm_call(struct mdc_arm *arm, const char *method, const char *path,
-		 const char *api_version, const char *body, const char *budget_key,
-		 mdc_arm_done_fn done, void *ctx, struct mdc_error *err);
+int mdc_arm_call(struct mdc_arm *arm, const char *method, const char *path, const char *api_version,
+                 const char *body, const char *budget_key, mdc_arm_done_fn done, void *ctx,
+                 struct mdc_error *err);
 
 /* One page of a list. Return 0 to continue, or a negative code (with err filled) to stop. */
 typedef int (*mdc_arm_page_fn)(void *ctx, const cJSON *page, struct mdc_error *err);
@@ -56,8 +56,8 @@ typedef void (*mdc_arm_list_done_fn)(void *ctx, const struct mdc_error *err);
  * A nextLink on another origin than the endpoint is refused (the bearer token never goes
  * to another host). */
 int mdc_arm_list(struct mdc_arm *arm, const char *path, const char *api_version,
-		 const char *extra_query, const char *budget_key, mdc_arm_page_fn page,
-		 mdc_arm_list_done_fn done, void *ctx, struct mdc_error *err);
+                 const char *extra_query, const char *budget_key, mdc_arm_page_fn page,
+                 mdc_arm_list_done_fn done, void *ctx, struct mdc_error *err);
 
 /* Drives every call started until none is left. */
 int mdc_arm_run(struct mdc_arm *arm, struct mdc_error *err);
@@ -66,7 +66,7 @@ int mdc_arm_run(struct mdc_arm *arm, struct mdc_error *err);
  * Returns 0 on success or the negative code with err filled (status/body still set when a
  * response arrived). Not from inside a callback. */
 int mdc_arm_call_sync(struct mdc_arm *arm, const char *method, const char *path,
-		      const char *api_version, const char *body, const char *budget_key,
-		      int *status, cJSON **body_out, struct mdc_error *err);
+                      const char *api_version, const char *body, const char *budget_key,
+                      int *status, cJSON **body_out, struct mdc_error *err);
 
 #endif

@@ -50,9 +50,7 @@ static void strvec_from(struct mdc_strvec *sv, const cJSON *arr)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsString(it))
-			mdc_strvec_push(sv, it->valuestring);
+	cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it)) mdc_strvec_push(sv, it->valuestring);
 }
 
 static int shape(struct mdc_error *err, const char *what)
@@ -87,7 +85,7 @@ const char *mdc_armjson_next_link(const cJSON *page)
 }
 
 int mdc_armjson_subscription(struct mdc_actual *a, const cJSON *item, struct mdc_sub_actual **out,
-			     struct mdc_error *err)
+                             struct mdc_error *err)
 {
 	const char *id = jstr(item, "subscriptionId");
 	struct mdc_sub_actual *s = NULL;
@@ -109,9 +107,8 @@ int mdc_armjson_subscription(struct mdc_actual *a, const cJSON *item, struct mdc
 	s->tenant_id = dup_guid(jstr(item, "tenantId"));
 	mdc_kvlist_clear(&s->tags);
 	tags = jobj(item, "tags");
-	cJSON_ArrayForEach(t, tags)
-		if (cJSON_IsString(t))
-			mdc_kvlist_set(&s->tags, t->string, t->valuestring, false);
+	cJSON_ArrayForEach(t, tags) if (cJSON_IsString(t))
+	    mdc_kvlist_set(&s->tags, t->string, t->valuestring, false);
 	if (out)
 		*out = s;
 	return 0;
@@ -145,8 +142,8 @@ int mdc_armjson_descendant(struct mdc_descendant *out, const cJSON *item, struct
 	if (name)
 		out->name = sub ? dup_guid(name) : mdc_xstrdup(name);
 	else
-		out->name = sub ? dup_guid(strrchr(id, '/') ? strrchr(id, '/') + 1 : id)
-				: last_segment(id);
+		out->name =
+		    sub ? dup_guid(strrchr(id, '/') ? strrchr(id, '/') + 1 : id) : last_segment(id);
 	out->parent = last_segment(jstr(parent, "id"));
 	return 0;
 }
@@ -166,7 +163,8 @@ static void ext_from(struct mdc_ext_actual *e, const cJSON *obj)
 	memset(e, 0, sizeof(*e));
 	e->name = jdup(obj, "name");
 	e->enabled = jtruthy(cJSON_GetObjectItemCaseSensitive(obj, "isEnabled"));
-	cJSON_ArrayForEach(p, props) {
+	cJSON_ArrayForEach(p, props)
+	{
 		if (cJSON_IsString(p)) {
 			mdc_kvlist_set(&e->properties, p->string, p->valuestring, false);
 		} else {
@@ -198,9 +196,8 @@ int mdc_armjson_pricing(struct mdc_pricing *p, const cJSON *obj, struct mdc_erro
 	exts = cJSON_GetObjectItemCaseSensitive(props, "extensions");
 	if (cJSON_IsArray(exts) && cJSON_GetArraySize(exts) > 0) {
 		p->exts = mdc_xcalloc((size_t)cJSON_GetArraySize(exts), sizeof(*p->exts));
-		cJSON_ArrayForEach(it, exts)
-			if (cJSON_IsObject(it) && jstr(it, "name"))
-				ext_from(&p->exts[i++], it);
+		cJSON_ArrayForEach(it, exts) if (cJSON_IsObject(it) && jstr(it, "name"))
+		    ext_from(&p->exts[i++], it);
 		p->nexts = i;
 	}
 	p->fingerprint = mdc_armjson_fingerprint(obj);
@@ -218,7 +215,8 @@ int mdc_armjson_pricings(struct mdc_sub_actual *s, const cJSON *body, struct mdc
 		mdc_pricing_clear(&s->pricings[i]);
 	free(s->pricings);
 	s->pricings = mdc_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*s->pricings));
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		if (mdc_armjson_pricing(&s->pricings[n], it, err) < 0) {
 			s->npricings = n;
 			return MDC_EINVALID;
@@ -230,14 +228,15 @@ int mdc_armjson_pricings(struct mdc_sub_actual *s, const cJSON *body, struct mdc
 	return 0;
 }
 
-int mdc_armjson_sentinel_setting(struct mdc_sub_actual *s, const cJSON *body,
-				 struct mdc_error *err)
+int mdc_armjson_sentinel_setting(struct mdc_sub_actual *s, const cJSON *body, struct mdc_error *err)
 {
 	const char *kind = jstr(body, "kind");
-	const cJSON *enabled = cJSON_GetObjectItemCaseSensitive(jobj(body, "properties"), "enabled");
+	const cJSON *enabled =
+	    cJSON_GetObjectItemCaseSensitive(jobj(body, "properties"), "enabled");
 
 	if (!kind || strcmp(kind, "AlertSyncSettings") || !cJSON_IsBool(enabled))
-		return shape(err, "settings/Sentinel is not an AlertSyncSettings with properties.enabled");
+		return shape(
+		    err, "settings/Sentinel is not an AlertSyncSettings with properties.enabled");
 	s->sync_enabled = cJSON_IsTrue(enabled) ? MDC_TRUE : MDC_FALSE;
 	free(s->sync_fingerprint);
 	s->sync_fingerprint = mdc_armjson_fingerprint(body);
@@ -263,7 +262,8 @@ int mdc_armjson_permissions(struct mdc_permissions *p, const cJSON *body, struct
 		return MDC_EINVALID;
 	n = p->n + (size_t)cJSON_GetArraySize(v);
 	p->v = mdc_xrealloc(p->v, (n ? n : 1) * sizeof(*p->v));
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		struct mdc_permission *e = &p->v[p->n++];
 		memset(e, 0, sizeof(*e));
 		strvec_from(&e->actions, cJSON_GetObjectItemCaseSensitive(it, "actions"));
@@ -296,7 +296,8 @@ static unsigned severities_from(const cJSON *arr)
 	unsigned mask = 0;
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		if (!cJSON_IsString(it))
 			continue;
 		for (unsigned bit = MDC_SEV_HIGH; bit <= MDC_SEV_INFORMATIONAL; bit <<= 1)
@@ -320,16 +321,17 @@ int mdc_armjson_alert_rule(struct mdc_alert_rule *r, const cJSON *obj, struct md
 	r->display_name = jdup(props, "displayName");
 	r->description = jdup(props, "description");
 	r->enabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(props, "enabled"));
-	r->severities = severities_from(cJSON_GetObjectItemCaseSensitive(props, "severitiesFilter"));
-	strvec_from(&r->include_names, cJSON_GetObjectItemCaseSensitive(props, "displayNamesFilter"));
+	r->severities =
+	    severities_from(cJSON_GetObjectItemCaseSensitive(props, "severitiesFilter"));
+	strvec_from(&r->include_names,
+	            cJSON_GetObjectItemCaseSensitive(props, "displayNamesFilter"));
 	strvec_from(&r->exclude_names,
-		    cJSON_GetObjectItemCaseSensitive(props, "displayNamesExcludeFilter"));
+	            cJSON_GetObjectItemCaseSensitive(props, "displayNamesExcludeFilter"));
 	r->template_name = jdup(props, "alertRuleTemplateName");
 	return 0;
 }
 
-int mdc_armjson_package(struct mdc_package *p, const cJSON *obj, int catalog,
-			struct mdc_error *err)
+int mdc_armjson_package(struct mdc_package *p, const cJSON *obj, int catalog, struct mdc_error *err)
 {
 	const cJSON *props = jobj(obj, "properties");
 	const char *version = catalog ? jstr(props, "version") : jstr(props, "installedVersion");
@@ -355,36 +357,37 @@ int mdc_armjson_package(struct mdc_package *p, const cJSON *obj, int catalog,
 		const cJSON *v_ = page_value((body), err, what), *it_;                             \
 		if (!v_)                                                                           \
 			return MDC_EINVALID;                                                       \
-		(arr) = mdc_xrealloc((arr), ((n) + (size_t)cJSON_GetArraySize(v_) + 1) *           \
-						    sizeof(*(arr)));                               \
-		cJSON_ArrayForEach(it_, v_) {                                                      \
+		(arr) = mdc_xrealloc((arr),                                                        \
+		                     ((n) + (size_t)cJSON_GetArraySize(v_) + 1) * sizeof(*(arr))); \
+		cJSON_ArrayForEach(it_, v_)                                                        \
+		{                                                                                  \
 			if (elem_parse < 0)                                                        \
 				return MDC_EINVALID;                                               \
 			(n)++;                                                                     \
 		}                                                                                  \
 	} while (0)
 
-int mdc_armjson_connectors(struct mdc_workspace_actual *w, const cJSON *body,
-			   struct mdc_error *err)
+int mdc_armjson_connectors(struct mdc_workspace_actual *w, const cJSON *body, struct mdc_error *err)
 {
 	APPEND_PAGE(body, w->connectors, w->nconnectors,
-		    mdc_armjson_connector(&w->connectors[w->nconnectors], it_, err),
-		    "data connector list without 'value'");
+	            mdc_armjson_connector(&w->connectors[w->nconnectors], it_, err),
+	            "data connector list without 'value'");
 	return 0;
 }
 
 int mdc_armjson_alert_rules(struct mdc_workspace_actual *w, const cJSON *body,
-			    struct mdc_error *err)
+                            struct mdc_error *err)
 {
-	APPEND_PAGE(body, w->rules, w->nrules, mdc_armjson_alert_rule(&w->rules[w->nrules], it_, err),
-		    "alert rule list without 'value'");
+	APPEND_PAGE(body, w->rules, w->nrules,
+	            mdc_armjson_alert_rule(&w->rules[w->nrules], it_, err),
+	            "alert rule list without 'value'");
 	return 0;
 }
 
 int mdc_armjson_packages(struct mdc_package **v, size_t *n, const cJSON *body, int catalog,
-			 struct mdc_error *err)
+                         struct mdc_error *err)
 {
 	APPEND_PAGE(body, *v, *n, mdc_armjson_package(&(*v)[*n], it_, catalog, err),
-		    "content package list without 'value'");
+	            "content package list without 'value'");
 	return 0;
 }

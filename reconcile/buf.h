@@ -21,7 +21,10 @@ struct mdc_buf {
 };
 
 extern char mdc_buf_empty[];
-#define MDC_BUF_INIT {mdc_buf_empty, 0, 0}
+#define MDC_BUF_INIT                                                                               \
+	{                                                                                          \
+		mdc_buf_empty, 0, 0                                                                \
+	}
 
 /* Makes room for at least `extra` more bytes. */
 void mdc_buf_grow(struct mdc_buf *b, size_t extra);
@@ -55,7 +58,7 @@ char *mdc_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define MDC_ALLOC_GROW(p, n, alloc)                                                                \
 	do {                                                                                       \
 		if ((n) > (alloc)) {                                                               \
-			size_t mdc_new_ = (alloc) ? (alloc) * 2 : 8;                               \
+			size_t mdc_new_ = (alloc) ? (alloc)*2 : 8;                                 \
 			while (mdc_new_ < (n))                                                     \
 				mdc_new_ *= 2;                                                     \
 			(p) = mdc_xrealloc((p), mdc_new_ * sizeof(*(p)));                          \

@@ -13,11 +13,11 @@
 #include "util.h"
 
 struct mdc_catalog_plan {
-	char *name;                    /* exact spelling, e.g. "VirtualMachines" */
-	struct mdc_strvec sub_plans;   /* valid subPlan values; empty = the plan has none */
-	char *default_sub_plan;        /* what Azure reports after a PUT Standard without
-					  subPlan; NULL if none */
-	struct mdc_strvec extensions;  /* valid extension names */
+	char *name;                           /* exact spelling, e.g. "VirtualMachines" */
+	struct mdc_strvec sub_plans;          /* valid subPlan values; empty = the plan has none */
+	char *default_sub_plan;               /* what Azure reports after a PUT Standard without
+	                                         subPlan; NULL if none */
+	struct mdc_strvec extensions;         /* valid extension names */
 	struct mdc_strvec default_extensions; /* enabled by Azure when the plan turns Standard */
 	bool deprecated;
 	struct mdc_strvec replaced_by;
@@ -33,7 +33,7 @@ struct mdc_catalog {
 const struct mdc_catalog *mdc_catalog_builtin(void);
 /* Parses a catalogue document (schema/catalog.json format). Caller frees *out. */
 int mdc_catalog_parse(struct mdc_catalog **out, const char *json, size_t len,
-		      struct mdc_error *err);
+                      struct mdc_error *err);
 void mdc_catalog_free(struct mdc_catalog *c);
 /* Borrowed plan by name (case-insensitive), or NULL. */
 const struct mdc_catalog_plan *mdc_catalog_plan(const struct mdc_catalog *c, const char *name);

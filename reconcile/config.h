@@ -28,7 +28,12 @@ struct mdc_pos {
 enum mdc_cloud { MDC_CLOUD_AZURE, MDC_CLOUD_USGOV, MDC_CLOUD_CHINA, MDC_CLOUD_MAX };
 enum mdc_tier { MDC_TIER_UNSET, MDC_TIER_FREE, MDC_TIER_STANDARD, MDC_TIER_MAX };
 enum mdc_connector_mode { MDC_MODE_SUBSCRIPTION, MDC_MODE_TENANT, MDC_MODE_MAX };
-enum mdc_solution { MDC_SOLUTION_UNMANAGED, MDC_SOLUTION_LATEST, MDC_SOLUTION_MINIMUM, MDC_SOLUTION_MAX };
+enum mdc_solution {
+	MDC_SOLUTION_UNMANAGED,
+	MDC_SOLUTION_LATEST,
+	MDC_SOLUTION_MINIMUM,
+	MDC_SOLUTION_MAX
+};
 enum mdc_unselected { MDC_UNSELECTED_IGNORE, MDC_UNSELECTED_DISCONNECT, MDC_UNSELECTED_MAX };
 enum mdc_other_plans { MDC_OTHER_UNSET, MDC_OTHER_UNMANAGED, MDC_OTHER_FREE, MDC_OTHER_MAX };
 
@@ -51,10 +56,10 @@ struct mdc_ext_desired {
 
 /* The desired state of one Defender plan (Microsoft.Security/pricings/{name}). */
 struct mdc_plan_desired {
-	char *name;             /* catalogue spelling, e.g. "VirtualMachines" */
-	enum mdc_tier tier;     /* never UNSET after loading */
-	char *sub_plan;         /* NULL: not managed */
-	int enforce;            /* tristate */
+	char *name;                   /* catalogue spelling, e.g. "VirtualMachines" */
+	enum mdc_tier tier;           /* never UNSET after loading */
+	char *sub_plan;               /* NULL: not managed */
+	int enforce;                  /* tristate */
 	struct mdc_ext_desired *exts; /* extensions named; others are left alone */
 	size_t nexts;
 	struct mdc_pos pos;
@@ -63,8 +68,8 @@ struct mdc_plan_desired {
 /* A block of per-subscription settings: `defaults`, one override, or the effective
  * result for one subscription (mdc_config_effective). */
 struct mdc_settings {
-	int connected;          /* tristate */
-	int bidirectional_sync; /* tristate */
+	int connected;                  /* tristate */
+	int bidirectional_sync;         /* tristate */
 	struct mdc_plan_desired *plans; /* by name; at most one entry per plan */
 	size_t nplans;
 	enum mdc_other_plans other_plans;
@@ -96,21 +101,21 @@ struct mdc_override {
 };
 
 struct mdc_incident_rule {
-	bool present;        /* false: the file has no incidentRule, the rule is not managed */
+	bool present; /* false: the file has no incidentRule, the rule is not managed */
 	bool enabled;
-	char *name;          /* ARM rule id to create with; NULL = deterministic default */
+	char *name; /* ARM rule id to create with; NULL = deterministic default */
 	char *display_name;
-	unsigned severities; /* MDC_SEV_* mask; 0 = all (severitiesFilter null) */
+	unsigned severities;             /* MDC_SEV_* mask; 0 = all (severitiesFilter null) */
 	struct mdc_strvec include_names; /* displayNamesFilter */
 	struct mdc_strvec exclude_names; /* displayNamesExcludeFilter */
 	struct mdc_pos pos;
 };
 
 struct mdc_config {
-	char *path;     /* as given, for messages */
-	char *digest;   /* "sha256:<hex>" of the file's bytes */
+	char *path;   /* as given, for messages */
+	char *digest; /* "sha256:<hex>" of the file's bytes */
 	char *api_version;
-	char *tenant;   /* lower-case GUID */
+	char *tenant; /* lower-case GUID */
 	enum mdc_cloud cloud;
 	struct {
 		char *subscription; /* lower-case GUID */
@@ -149,8 +154,8 @@ struct mdc_diags {
 	size_t alloc;
 	size_t nerrors;
 };
-void mdc_diags_add(struct mdc_diags *d, enum mdc_severity sev, struct mdc_pos pos,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void mdc_diags_add(struct mdc_diags *d, enum mdc_severity sev, struct mdc_pos pos, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 void mdc_diags_clear(struct mdc_diags *d);
 
 /*
@@ -160,7 +165,7 @@ void mdc_diags_clear(struct mdc_diags *d);
  * returns MDC_EINVALID and *out is NULL. Warnings never fail loading.
  */
 int mdc_config_parse(struct mdc_config **out, const char *buf, size_t len, const char *path,
-		     struct mdc_diags *diags);
+                     struct mdc_diags *diags);
 /* Reads path ("-" = stdin, at most MDC_CONFIG_MAX_BYTES) then mdc_config_parse. An I/O
  * failure is one diagnostic at position 0. */
 int mdc_config_load(struct mdc_config **out, const char *path, struct mdc_diags *diags);
@@ -168,8 +173,8 @@ void mdc_config_free(struct mdc_config *cfg);
 
 /* Facts about one subscription that selectors match on (from the actual state). */
 struct mdc_sub_facts {
-	const char *id;                    /* lower-case GUID */
-	const struct mdc_kvlist *tags;     /* may be NULL */
+	const char *id;                     /* lower-case GUID */
+	const struct mdc_kvlist *tags;      /* may be NULL */
 	const struct mdc_strvec *ancestors; /* management group names, nearest first; may be NULL */
 };
 
@@ -182,20 +187,20 @@ bool mdc_config_selects(const struct mdc_config *cfg, const struct mdc_sub_facts
  * that plan whole. out is filled with copies; free with mdc_settings_clear.
  */
 void mdc_config_effective(const struct mdc_config *cfg, const struct mdc_sub_facts *f,
-			  struct mdc_settings *out);
+                          struct mdc_settings *out);
 void mdc_settings_clear(struct mdc_settings *s);
 /* base with top layered over it (top may be NULL), by the same rules as
  * mdc_config_effective; out is filled with copies, free with mdc_settings_clear.
  * other_plans stays MDC_OTHER_UNSET when neither sets it (mdc_config_effective turns
  * that into MDC_OTHER_UNMANAGED). */
 void mdc_settings_layered(struct mdc_settings *out, const struct mdc_settings *base,
-			  const struct mdc_settings *top);
+                          const struct mdc_settings *top);
 /* Borrowed entry for plan `name` (case-insensitive), or NULL. */
 const struct mdc_plan_desired *mdc_settings_plan(const struct mdc_settings *s, const char *name);
 
 /* Static names, for messages and rendering. */
-const char *mdc_tier_name(enum mdc_tier t);          /* "Free" / "Standard" */
-const char *mdc_cloud_name(enum mdc_cloud c);        /* "AzureCloud" ... */
+const char *mdc_tier_name(enum mdc_tier t);   /* "Free" / "Standard" */
+const char *mdc_cloud_name(enum mdc_cloud c); /* "AzureCloud" ... */
 /* The endpoints of a cloud (reference §10.6); static strings. */
 const char *mdc_cloud_arm_endpoint(enum mdc_cloud c);
 const char *mdc_cloud_authority_host(enum mdc_cloud c);

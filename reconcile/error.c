@@ -48,7 +48,7 @@ void mdc_error_prefix(struct mdc_error *err, const char *fmt, ...)
 }
 
 void mdc_error_set_http(struct mdc_error *err, int status, const char *arm_code,
-			const char *request_id)
+                        const char *request_id)
 {
 	if (!err)
 		return;
@@ -79,8 +79,8 @@ void mdc_error_clear(struct mdc_error *err)
 const char *mdc_errcode_name(int code)
 {
 	static const char *const names[] = {
-		"ok",	    "invalid",	 "io",	      "network",   "http",     "auth",
-		"notfound", "conflict", "throttled", "forbidden", "busy",     "internal",
+	    "ok",       "invalid",  "io",        "network",   "http", "auth",
+	    "notfound", "conflict", "throttled", "forbidden", "busy", "internal",
 	};
 	int i = -code;
 

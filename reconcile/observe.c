@@ -15,12 +15,12 @@ struct obs {
 	const struct mdc_observe_opts *opts;
 	struct mdc_actual *a;
 	char *ws_path;
-	struct mdc_error fatal;     /* the first run-level failure */
-	struct mdc_kvlist parent;   /* child (subscription GUID or group name) -> parent group */
-	struct mdc_strvec in_tree;  /* subscriptions seen below a named management group */
+	struct mdc_error fatal;    /* the first run-level failure */
+	struct mdc_kvlist parent;  /* child (subscription GUID or group name) -> parent group */
+	struct mdc_strvec in_tree; /* subscriptions seen below a named management group */
 	struct mdc_strvec other_tenant; /* visible subscriptions of other tenants */
 	size_t subs_total, subs_done;
-	int ws_pending;             /* workspace reads outstanding */
+	int ws_pending; /* workspace reads outstanding */
 	bool ws_failed;
 };
 
@@ -42,7 +42,7 @@ static void set_fatal(struct obs *o, const struct mdc_error *err, const char *wh
 		return;
 	o->fatal.code = err->code ? err->code : MDC_EINTERNAL;
 	o->fatal.message = mdc_xasprintf("cannot read %s: %s", what,
-					 err->message ? err->message : "unknown error");
+	                                 err->message ? err->message : "unknown error");
 }
 
 static void read_error_set(struct mdc_read_error *e, const struct mdc_error *err)
@@ -76,15 +76,18 @@ static int subs_page(void *ctx, const cJSON *page, struct mdc_error *err)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(page, "value"), *it;
 
 	if (!cJSON_IsArray(v))
-		return mdc_error_set(err, MDC_EINVALID, "unexpected ARM response: subscription list "
-							"without 'value'");
-	cJSON_ArrayForEach(it, v) {
+		return mdc_error_set(err, MDC_EINVALID,
+		                     "unexpected ARM response: subscription list "
+		                     "without 'value'");
+	cJSON_ArrayForEach(it, v)
+	{
 		const cJSON *tid = cJSON_GetObjectItemCaseSensitive(it, "tenantId");
 		const cJSON *sid = cJSON_GetObjectItemCaseSensitive(it, "subscriptionId");
 		char g[37];
 
 		/* The list spans every tenant the caller can see (reference §1.1): keep ours. */
-		if (cJSON_IsString(tid) && o->a->tenant && !mdc_streq_i(tid->valuestring, o->a->tenant)) {
+		if (cJSON_IsString(tid) && o->a->tenant &&
+		    !mdc_streq_i(tid->valuestring, o->a->tenant)) {
 			if (cJSON_IsString(sid) && mdc_guid_normalize(sid->valuestring, g))
 				mdc_strvec_push(&o->other_tenant, g);
 			continue;
@@ -104,7 +107,8 @@ static void subs_done(void *ctx, const struct mdc_error *err)
 struct mgread {
 	struct obs *o;
 	char *name;
-	bool ancestry_only; /* read for ancestry (read_hierarchy), not because a selector names it */
+	bool
+	    ancestry_only; /* read for ancestry (read_hierarchy), not because a selector names it */
 };
 
 static int mg_page(void *ctx, const cJSON *page, struct mdc_error *err)
@@ -114,9 +118,11 @@ static int mg_page(void *ctx, const cJSON *page, struct mdc_error *err)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(page, "value"), *it;
 
 	if (!cJSON_IsArray(v))
-		return mdc_error_set(err, MDC_EINVALID, "unexpected ARM response: management group "
-							"descendants without 'value'");
-	cJSON_ArrayForEach(it, v) {
+		return mdc_error_set(err, MDC_EINVALID,
+		                     "unexpected ARM response: management group "
+		                     "descendants without 'value'");
+	cJSON_ArrayForEach(it, v)
+	{
 		struct mdc_descendant d;
 
 		if (mdc_armjson_descendant(&d, it, err) < 0)
@@ -139,7 +145,7 @@ static void mg_done(void *ctx, const struct mdc_error *err)
 	 * note, not a failed run: the subscriptions it would select are simply not there. */
 	if (err)
 		mdc_actual_add_note(m->o->a, NULL, "cannot read management group '%s': %s", m->name,
-				    err->message ? err->message : "unknown error");
+		                    err->message ? err->message : "unknown error");
 	free(m->name);
 	free(m);
 }
@@ -199,7 +205,7 @@ static void ws_fail(struct obs *o, const char *what, const struct mdc_error *err
 	e.http_status = err->http_status;
 	e.arm_code = err->arm_code;
 	e.message = mdc_xasprintf("cannot read the workspace's %s: %s", what,
-				  err->message ? err->message : "unknown error");
+	                          err->message ? err->message : "unknown error");
 	read_error_set(&o->a->workspace.error, &e);
 	free(e.message);
 }
@@ -253,7 +259,7 @@ static void ws_catalog_done(void *ctx, int status, const cJSON *body, const stru
 }
 
 static void ws_start_list(struct obs *o, int kind, const char *what, const char *path,
-			  const char *api_version)
+                          const char *api_version)
 {
 	struct wsread *r = mdc_xcalloc(1, sizeof(*r));
 	struct mdc_error err = MDC_ERROR_INIT;
@@ -263,7 +269,7 @@ static void ws_start_list(struct obs *o, int kind, const char *what, const char 
 	r->what = what;
 	o->ws_pending++;
 	if (mdc_arm_list(o->arm, path, api_version, NULL, o->cfg->workspace.subscription, ws_page,
-			 ws_list_done, r, &err) < 0) {
+	                 ws_list_done, r, &err) < 0) {
 		ws_fail(o, what, &err);
 		ws_finish_one(o);
 		free(r);
@@ -279,7 +285,7 @@ static bool workspace_missing(const struct mdc_error *err)
 }
 
 static void ws_onboarding_done(void *ctx, int status, const cJSON *body,
-			       const struct mdc_error *err)
+                               const struct mdc_error *err)
 {
 	struct obs *o = ctx;
 	struct mdc_workspace_actual *w = &o->a->workspace;
@@ -290,8 +296,10 @@ static void ws_onboarding_done(void *ctx, int status, const cJSON *body,
 	/* 404 is "not onboarded", unless ARM says the workspace itself (or its resource
 	 * group or subscription) does not exist. */
 	if (err && (status != 404 || workspace_missing(err))) {
-		ws_fail(o, status == 404 ? "workspace (it does not exist)" : "Sentinel onboarding state",
-			err);
+		ws_fail(o,
+		        status == 404 ? "workspace (it does not exist)"
+		                      : "Sentinel onboarding state",
+		        err);
 		ws_finish_one(o);
 		return;
 	}
@@ -312,10 +320,11 @@ static void ws_onboarding_done(void *ctx, int status, const cJSON *body,
 	mdc_buf_adds(&p, "/providers/Microsoft.SecurityInsights/contentPackages");
 	ws_start_list(o, WS_INSTALLED, "content packages", p.ptr, MDC_API_INSIGHTS);
 	mdc_buf_setlen(&p, base);
-	mdc_buf_adds(&p, "/providers/Microsoft.SecurityInsights/contentProductPackages/" MDC_SOLUTION_ID);
+	mdc_buf_adds(
+	    &p, "/providers/Microsoft.SecurityInsights/contentProductPackages/" MDC_SOLUTION_ID);
 	o->ws_pending++;
-	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_INSIGHTS, NULL, o->cfg->workspace.subscription,
-			 ws_catalog_done, o, &e2) < 0) {
+	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_INSIGHTS, NULL,
+	                 o->cfg->workspace.subscription, ws_catalog_done, o, &e2) < 0) {
 		ws_fail(o, "Content Hub catalogue", &e2);
 		ws_finish_one(o);
 	}
@@ -333,16 +342,16 @@ static void start_workspace(struct obs *o)
 	w->subscription = mdc_xstrdup(o->cfg->workspace.subscription);
 	w->resource_group = mdc_xstrdup(o->cfg->workspace.resource_group);
 	w->name = mdc_xstrdup(o->cfg->workspace.name);
-	o->ws_path = mdc_xasprintf(MDC_WORKSPACE_PATH_FMT, w->subscription, w->resource_group,
-				   w->name);
+	o->ws_path =
+	    mdc_xasprintf(MDC_WORKSPACE_PATH_FMT, w->subscription, w->resource_group, w->name);
 	mdc_buf_addf(&p, "%s/providers/Microsoft.Authorization/permissions", o->ws_path);
 	ws_start_list(o, WS_PERMS, "permissions", p.ptr, MDC_API_PERMISSIONS);
 	mdc_buf_reset(&p);
 	mdc_buf_addf(&p, "%s/providers/Microsoft.SecurityInsights/onboardingStates/default",
-		     o->ws_path);
+	             o->ws_path);
 	o->ws_pending++;
 	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_INSIGHTS, NULL, w->subscription,
-			 ws_onboarding_done, o, &err) < 0) {
+	                 ws_onboarding_done, o, &err) < 0) {
 		ws_fail(o, "Sentinel onboarding state", &err);
 		ws_finish_one(o);
 	}
@@ -437,26 +446,29 @@ static void start_sub(struct obs *o, size_t idx)
 	r->pending = 5; /* four reads, plus this function's own hold */
 
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/Microsoft.Security/pricings", id);
-	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_PRICINGS, NULL, id, pricings_done, r, &err) < 0) {
+	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_PRICINGS, NULL, id, pricings_done, r, &err) <
+	    0) {
 		sub_fail(r, &err);
 		r->pending--;
 	}
 	mdc_buf_reset(&p);
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/Microsoft.Security/settings/Sentinel", id);
-	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_SETTINGS, NULL, id, sync_done, r, &err) < 0) {
+	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_SETTINGS, NULL, id, sync_done, r, &err) <
+	    0) {
 		sub_fail(r, &err);
 		r->pending--;
 	}
 	mdc_buf_reset(&p);
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/" MDC_NS_INSIGHTS, id);
-	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_PROVIDERS, NULL, id, provider_done, r, &err) < 0) {
+	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_PROVIDERS, NULL, id, provider_done, r,
+	                 &err) < 0) {
 		sub_fail(r, &err);
 		r->pending--;
 	}
 	mdc_buf_reset(&p);
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/Microsoft.Authorization/permissions", id);
 	if (mdc_arm_list(o->arm, p.ptr, MDC_API_PERMISSIONS, NULL, id, perms_page, perms_done, r,
-			 &err) < 0)
+	                 &err) < 0)
 		r->pending--;
 	mdc_error_clear(&err);
 	mdc_buf_release(&p);
@@ -501,28 +513,33 @@ static void note_invisible(struct obs *o)
 			if (m->sel[k].kind != MDC_SEL_ID || mdc_actual_find_sub(o->a, id))
 				continue;
 			if (mdc_strvec_find(&o->other_tenant, id, true) >= 0)
-				mdc_actual_add_note(o->a, id,
-						    "subscription '%s' belongs to another tenant than "
-						    "'%s'; not managed", id, o->a->tenant);
+				mdc_actual_add_note(
+				    o->a, id,
+				    "subscription '%s' belongs to another tenant than "
+				    "'%s'; not managed",
+				    id, o->a->tenant);
 			else
-				mdc_actual_add_note(o->a, id,
-						    "subscription '%s' is not visible to the caller "
-						    "(it does not exist or no role is assigned on it)",
-						    id);
+				mdc_actual_add_note(
+				    o->a, id,
+				    "subscription '%s' is not visible to the caller "
+				    "(it does not exist or no role is assigned on it)",
+				    id);
 		}
 	}
 	for (size_t i = 0; i < o->in_tree.n; i++) {
 		const char *id = o->in_tree.v[i];
 		if (!mdc_actual_find_sub(o->a, id) && !explicitly_selected(cfg, id) &&
 		    mdc_strvec_find(&o->other_tenant, id, true) < 0)
-			mdc_actual_add_note(o->a, id,
-					    "subscription '%s' is below a selected management group "
-					    "but not visible to the caller", id);
+			mdc_actual_add_note(
+			    o->a, id,
+			    "subscription '%s' is below a selected management group "
+			    "but not visible to the caller",
+			    id);
 	}
 }
 
 int mdc_observe(struct mdc_actual **out, struct mdc_arm *arm, const struct mdc_config *cfg,
-		const struct mdc_observe_opts *opts, struct mdc_error *err)
+                const struct mdc_observe_opts *opts, struct mdc_error *err)
 {
 	static const struct mdc_observe_opts no_opts;
 	struct obs o = {0};
@@ -539,25 +556,28 @@ int mdc_observe(struct mdc_actual **out, struct mdc_arm *arm, const struct mdc_c
 	o.a->read_at = time(NULL);
 
 	if (mdc_arm_list(arm, "/subscriptions", MDC_API_SUBSCRIPTIONS, NULL, NULL, subs_page,
-			 subs_done, &o, &e) < 0)
+	                 subs_done, &o, &e) < 0)
 		goto fail;
 	if (!o.opts->all_subscriptions)
 		mdc_observe_config_groups(cfg, &groups);
 	/* The root's descendants hold every group's: the named groups are then read only
 	 * for their own notes (in_tree), which ancestry-only reads do not give. */
-	if (o.opts->read_hierarchy && cfg->tenant && mdc_strvec_find(&groups, cfg->tenant, true) < 0)
+	if (o.opts->read_hierarchy && cfg->tenant &&
+	    mdc_strvec_find(&groups, cfg->tenant, true) < 0)
 		mdc_strvec_push(&groups, cfg->tenant);
 	for (size_t i = 0; i < groups.n; i++) {
 		struct mgread *m = mdc_xcalloc(1, sizeof(*m));
 		char *path = mdc_xasprintf("/providers/Microsoft.Management/managementGroups/%s/"
-					   "descendants", groups.v[i]);
+		                           "descendants",
+		                           groups.v[i]);
 		m->o = &o;
 		m->name = mdc_xstrdup(groups.v[i]);
-		m->ancestry_only = o.opts->all_subscriptions ||
-				   (o.opts->read_hierarchy && mdc_streq_i(groups.v[i], cfg->tenant) &&
-				    !config_names_group(cfg, groups.v[i]));
-		rc = mdc_arm_list(arm, path, MDC_API_MANAGEMENT_GROUPS, NULL, NULL, mg_page, mg_done,
-				  m, &e);
+		m->ancestry_only =
+		    o.opts->all_subscriptions ||
+		    (o.opts->read_hierarchy && mdc_streq_i(groups.v[i], cfg->tenant) &&
+		     !config_names_group(cfg, groups.v[i]));
+		rc = mdc_arm_list(arm, path, MDC_API_MANAGEMENT_GROUPS, NULL, NULL, mg_page,
+		                  mg_done, m, &e);
 		free(path);
 		if (rc < 0) {
 			free(m->name);
@@ -585,8 +605,8 @@ int mdc_observe(struct mdc_actual **out, struct mdc_arm *arm, const struct mdc_c
 		if (!o.opts->all_subscriptions && !mdc_config_selects(cfg, &f))
 			continue;
 		if (!mdc_streq_i(s->state, "Enabled")) {
-			mdc_actual_add_note(o.a, s->id, "subscription '%s' is %s; not managed", s->id,
-					    s->state ? s->state : "in an unknown state");
+			mdc_actual_add_note(o.a, s->id, "subscription '%s' is %s; not managed",
+			                    s->id, s->state ? s->state : "in an unknown state");
 			continue;
 		}
 		o.subs_total++;

@@ -22,8 +22,8 @@
 #include "error.h"
 
 struct mdc_observe_progress {
-	size_t subs_done;     /* selected subscriptions fully read */
-	size_t subs_total;    /* selected subscriptions (0 until known) */
+	size_t subs_done;  /* selected subscriptions fully read */
+	size_t subs_total; /* selected subscriptions (0 until known) */
 	unsigned long requests;
 	unsigned long retries;
 };
@@ -48,7 +48,7 @@ struct mdc_observe_opts {
  * a whole failed (the subscription list or the workspace could not be read at all).
  */
 int mdc_observe(struct mdc_actual **out, struct mdc_arm *arm, const struct mdc_config *cfg,
-		const struct mdc_observe_opts *opts, struct mdc_error *err);
+                const struct mdc_observe_opts *opts, struct mdc_error *err);
 
 /* The management-group names the config mentions (select, exclude, overrides), sorted,
  * without duplicates, appended to names. */

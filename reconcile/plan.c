@@ -1235,10 +1235,10 @@ int mdc_plan_build(struct mdc_plan **out, const struct mdc_config *cfg,
 		    mdc_xasprintf("workspace '%s' is not onboarded to Microsoft Sentinel",
 		                  cfg->workspace.name ? cfg->workspace.name : "");
 	else if (!w->read)
-		c.ws_blocked = w->error.message
-				       ? mdc_xasprintf("the workspace could not be read: %s",
-						       w->error.message)
-				       : mdc_xstrdup("the workspace's Sentinel objects were not read");
+		c.ws_blocked =
+		    w->error.message
+		        ? mdc_xasprintf("the workspace could not be read: %s", w->error.message)
+		        : mdc_xstrdup("the workspace's Sentinel objects were not read");
 
 	subs = mdc_xcalloc(act->nsubs + 1, sizeof(*subs));
 	for (size_t i = 0; i < act->nsubs; i++)

@@ -157,7 +157,7 @@ size_t mdc_edit_distance(const char *a, const char *b, size_t cap)
 		for (size_t j = 1; j <= lb; j++) {
 			size_t up = row[j];
 			size_t sub = diag + (tolower((unsigned char)a[i - 1]) !=
-					     tolower((unsigned char)b[j - 1]));
+			                     tolower((unsigned char)b[j - 1]));
 			size_t v = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
 			row[j] = sub < v ? sub : v;
 			diag = up;

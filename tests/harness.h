@@ -66,7 +66,7 @@ static inline void mdc_test_register_(const char *name, mdc_test_fn fn)
 		const char *w_ = (want), *g_ = (got);                                              \
 		if (!w_ || !g_ || strcmp(w_, g_))                                                  \
 			MDC_FAIL_("%s:\n  want: %s\n  got:  %s", #got, w_ ? w_ : "(null)",         \
-				  g_ ? g_ : "(null)");                                             \
+			          g_ ? g_ : "(null)");                                             \
 	} while (0)
 
 #define ASSERT_CONTAINS(haystack, needle)                                                          \
@@ -74,7 +74,7 @@ static inline void mdc_test_register_(const char *name, mdc_test_fn fn)
 		const char *h_ = (haystack), *n_ = (needle);                                       \
 		if (!h_ || !strstr(h_, n_))                                                        \
 			MDC_FAIL_("%s does not contain \"%s\":\n%s", #haystack, n_,                \
-				  h_ ? h_ : "(null)");                                             \
+			          h_ ? h_ : "(null)");                                             \
 	} while (0)
 
 #define ASSERT_NOT_CONTAINS(haystack, needle)                                                      \

@@ -372,10 +372,10 @@ static bool pager_done(const struct pager *p)
 static void pager_send(struct ctx *c, struct pager *p, const char *token_name, bool null_link)
 {
 	if (p->seen > p->off + p->size) {
-		char *link = mdc_xasprintf("%s%s?api-version=%s&%s=%ld%s%s", c->emu->base_url,
-		                           c->req->path, c->api_version, token_name,
-		                           p->off + p->size, p->top ? "&%24top=" : "",
-		                           p->top ? p->top : "");
+		char *link =
+		    mdc_xasprintf("%s%s?api-version=%s&%s=%ld%s%s", c->emu->base_url, c->req->path,
+		                  c->api_version, token_name, p->off + p->size,
+		                  p->top ? "&%24top=" : "", p->top ? p->top : "");
 		cJSON_AddStringToObject(p->doc, "nextLink", link);
 		free(link);
 	} else if (null_link) {
@@ -534,8 +534,8 @@ static void h_mg_desc(struct ctx *c, const cJSON *state)
 		    !pager_take(&p))
 			continue;
 		id = mdc_xasprintf("/providers/Microsoft.Management/managementGroups/%s", name);
-		cJSON_AddItemToArray(p.value, desc_entry("Microsoft.Management/managementGroups", id,
-		                                         name, emu_str(g, "displayName"),
+		cJSON_AddItemToArray(p.value, desc_entry("Microsoft.Management/managementGroups",
+		                                         id, name, emu_str(g, "displayName"),
 		                                         parent ? parent : tenant));
 		free(id);
 	}

@@ -12,9 +12,8 @@
  *       "secret": "...",                      optional: client secret
  *       "certificates": ["-----BEGIN CERTIFICATE-----..."],  optional: for client assertions
  *       "federatedCredentials": [ { "issuer": "...", "subject": "...",
- *            "audiences": ["api://AzureADTokenExchange"], "publicKey": "-----BEGIN PUBLIC KEY-----..." } ],
- *       "managedIdentity": true                optional: served by the MI endpoint
- *   } ]
+ *            "audiences": ["api://AzureADTokenExchange"], "publicKey": "-----BEGIN PUBLIC
+ * KEY-----..." } ], "managedIdentity": true                optional: served by the MI endpoint } ]
  *   "managedIdentityHeader": "..."            the X-IDENTITY-HEADER value the MI endpoint expects
  *
  * Thread safety: the functions only read `state`; the caller holds the state lock.
@@ -38,19 +37,19 @@ void entra_set_token_lifetime(struct entra *e, int seconds);
  * (e.g. "https://management.azure.com"), as the token endpoint would. For tests and the
  * admin API. Returns a malloc'd JWT (caller frees), or NULL when no such principal. */
 char *entra_issue_token(struct entra *e, const cJSON *state, const char *client_id,
-			const char *resource);
+                        const char *resource);
 
 /* Handles POST {base}/{tenant}/oauth2/v2.0/token with an x-www-form-urlencoded body.
  * Returns the HTTP status; *body gets the JSON response (malloc'd, caller frees):
  * an access token, or Entra's error body with the AADSTS code. */
 int entra_token(struct entra *e, const cJSON *state, const char *tenant, const char *form,
-		size_t len, char **body);
+                size_t len, char **body);
 
 /* Handles GET {base}/msi/token?api-version=2019-08-01&resource=...[&client_id=...]
  * (App Service shape, IDENTITY_ENDPOINT + X-IDENTITY-HEADER). query is the raw query
  * string, identity_header the X-IDENTITY-HEADER value (may be NULL). */
 int entra_msi_token(struct entra *e, const cJSON *state, const char *query,
-		    const char *identity_header, char **body);
+                    const char *identity_header, char **body);
 
 /* Handles the discovery documents MSAL-based clients fetch:
  * GET {base}/{tenant}/v2.0/.well-known/openid-configuration and {base}/common/discovery/keys.
@@ -77,14 +76,14 @@ struct entra_caller {
  * value (malloc'd).
  */
 int entra_check_bearer(struct entra *e, const cJSON *state, const char *authorization,
-		       struct entra_caller *caller, const char **code, char **message,
-		       char **www_authenticate);
+                       struct entra_caller *caller, const char **code, char **message,
+                       char **www_authenticate);
 
 /* The same checks for a Log Analytics query (loganalytics.c): the audience must be
  * https://api.loganalytics.io (.us, .azure.cn), with or without a final slash, or base_url[/]
  * (for tests); an ARM token is refused. */
-int entra_check_bearer_loganalytics(struct entra *e, const cJSON *state,
-                                    const char *authorization, struct entra_caller *caller,
-                                    const char **code, char **message, char **www_authenticate);
+int entra_check_bearer_loganalytics(struct entra *e, const cJSON *state, const char *authorization,
+                                    struct entra_caller *caller, const char **code, char **message,
+                                    char **www_authenticate);
 
 #endif

@@ -313,12 +313,12 @@ TEST(missing_workspace_is_a_workspace_error)
 	struct rig r;
 	struct mdc_error err = MDC_ERROR_INIT;
 	static const char yaml[] =
-		"apiVersion: mdcctl/v1\n"
-		"tenant: " TENANT "\n"
-		"workspace: {subscription: " RED ", resourceGroup: rg-nowhere, name: law-none}\n"
-		"subscriptions:\n"
-		"  select: [{id: " RED "}]\n"
-		"  defaults: {connected: true, plans: {VirtualMachines: Standard}}\n";
+	    "apiVersion: mdcctl/v1\n"
+	    "tenant: " TENANT "\n"
+	    "workspace: {subscription: " RED ", resourceGroup: rg-nowhere, name: law-none}\n"
+	    "subscriptions:\n"
+	    "  select: [{id: " RED "}]\n"
+	    "  defaults: {connected: true, plans: {VirtualMachines: Standard}}\n";
 
 	ASSERT(rig_start(&r, NULL, yaml) == 0);
 	ASSERT_EQ_INT(0, mdc_observe(&r.act, r.arm, r.cfg, NULL, &err));

@@ -341,9 +341,9 @@ TEST(snapshot_save_and_load)
 TEST(bad_list_entry_leaves_nothing_to_free)
 {
 	static const char j[] =
-		"{\"format_version\":1,\"subscriptions\":[{\"id\":"
-		"\"0a1b2c3d-0000-4000-8000-000000000001\",\"pricings\":[{\"name\":\"Arm\","
-		"\"tier\":\"Free\"},7]}]}";
+	    "{\"format_version\":1,\"subscriptions\":[{\"id\":"
+	    "\"0a1b2c3d-0000-4000-8000-000000000001\",\"pricings\":[{\"name\":\"Arm\","
+	    "\"tier\":\"Free\"},7]}]}";
 	struct mdc_actual *a = NULL;
 	struct mdc_error err = MDC_ERROR_INIT;
 

@@ -21,10 +21,10 @@ TEST(subscription_list_entry)
 	struct mdc_error err = MDC_ERROR_INIT;
 	struct mdc_sub_actual *s = NULL;
 	cJSON *j = J("{\"id\":\"/subscriptions/291BBA3F-E0A5-47BC-A099-3BDCB2A50A05\","
-		     "\"subscriptionId\":\"291BBA3F-E0A5-47BC-A099-3BDCB2A50A05\","
-		     "\"tenantId\":\"31c75423-32d6-4322-88b7-c478bdde4858\","
-		     "\"displayName\":\"Example Subscription\",\"state\":\"Enabled\","
-		     "\"tags\":{\"tagKey1\":\"tagValue1\"}}");
+	             "\"subscriptionId\":\"291BBA3F-E0A5-47BC-A099-3BDCB2A50A05\","
+	             "\"tenantId\":\"31c75423-32d6-4322-88b7-c478bdde4858\","
+	             "\"displayName\":\"Example Subscription\",\"state\":\"Enabled\","
+	             "\"tags\":{\"tagKey1\":\"tagValue1\"}}");
 
 	ASSERT_EQ_INT(0, mdc_armjson_subscription(a, j, &s, &err));
 	ASSERT_EQ_STR("291bba3f-e0a5-47bc-a099-3bdcb2a50a05", s->id);
@@ -49,15 +49,17 @@ TEST(descendants_both_type_spellings)
 	struct mdc_descendant d;
 	struct mdc_error err = MDC_ERROR_INIT;
 	cJSON *g = J("{\"id\":\"/providers/Microsoft.Management/managementGroups/mg-prod\","
-		     "\"type\":\"Microsoft.Management/managementGroups\",\"name\":\"mg-prod\","
-		     "\"properties\":{\"displayName\":\"Prod\",\"parent\":{\"id\":"
-		     "\"/providers/Microsoft.Management/managementGroups/root\"}}}");
-	cJSON *s1 = J("{\"id\":\"/subscriptions/20000000-0004-0000-0000-00000000000A\","
-		      "\"type\":\"Microsoft.Management/managementGroups/subscriptions\","
-		      "\"name\":\"20000000-0004-0000-0000-00000000000A\",\"properties\":{\"parent\":"
-		      "{\"id\":\"/providers/Microsoft.Management/managementGroups/mg-prod\"}}}");
-	cJSON *s2 = J("{\"id\":\"/subscriptions/20000000-0004-0000-0000-00000000000b\","
-		      "\"type\":\"/subscriptions\",\"name\":\"20000000-0004-0000-0000-00000000000b\"}");
+	             "\"type\":\"Microsoft.Management/managementGroups\",\"name\":\"mg-prod\","
+	             "\"properties\":{\"displayName\":\"Prod\",\"parent\":{\"id\":"
+	             "\"/providers/Microsoft.Management/managementGroups/root\"}}}");
+	cJSON *s1 =
+	    J("{\"id\":\"/subscriptions/20000000-0004-0000-0000-00000000000A\","
+	      "\"type\":\"Microsoft.Management/managementGroups/subscriptions\","
+	      "\"name\":\"20000000-0004-0000-0000-00000000000A\",\"properties\":{\"parent\":"
+	      "{\"id\":\"/providers/Microsoft.Management/managementGroups/mg-prod\"}}}");
+	cJSON *s2 =
+	    J("{\"id\":\"/subscriptions/20000000-0004-0000-0000-00000000000b\","
+	      "\"type\":\"/subscriptions\",\"name\":\"20000000-0004-0000-0000-00000000000b\"}");
 
 	ASSERT_EQ_INT(0, mdc_armjson_descendant(&d, g, &err));
 	ASSERT_EQ_INT(MDC_DESC_GROUP, d.kind);
@@ -91,16 +93,16 @@ TEST(pricing_with_string_booleans_and_operation_status)
 	struct mdc_error err = MDC_ERROR_INIT;
 	const struct mdc_pricing *p;
 	cJSON *j = J(
-		"{\"value\":[{\"id\":\"/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/providers/"
-		"Microsoft.Security/pricings/VirtualMachines\",\"name\":\"VirtualMachines\","
-		"\"type\":\"Microsoft.Security/pricings\",\"properties\":{\"pricingTier\":\"Standard\","
-		"\"subPlan\":\"P2\",\"freeTrialRemainingTime\":\"PT0S\",\"enforce\":\"False\","
-		"\"extensions\":[{\"name\":\"AgentlessVmScanning\",\"isEnabled\":\"True\","
-		"\"additionalExtensionProperties\":{\"ExclusionTags\":\"[]\",\"cap\":5000},"
-		"\"operationStatus\":{\"code\":\"Failed\",\"message\":\"Failed assigning roles\"}},"
-		"{\"name\":\"MdeDesignatedSubscription\",\"isEnabled\":\"false\"}]}},"
-		"{\"name\":\"Dns\",\"properties\":{\"pricingTier\":\"Free\",\"deprecated\":true,"
-		"\"replacedBy\":[\"VirtualMachines\"]}}]}");
+	    "{\"value\":[{\"id\":\"/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/providers/"
+	    "Microsoft.Security/pricings/VirtualMachines\",\"name\":\"VirtualMachines\","
+	    "\"type\":\"Microsoft.Security/pricings\",\"properties\":{\"pricingTier\":\"Standard\","
+	    "\"subPlan\":\"P2\",\"freeTrialRemainingTime\":\"PT0S\",\"enforce\":\"False\","
+	    "\"extensions\":[{\"name\":\"AgentlessVmScanning\",\"isEnabled\":\"True\","
+	    "\"additionalExtensionProperties\":{\"ExclusionTags\":\"[]\",\"cap\":5000},"
+	    "\"operationStatus\":{\"code\":\"Failed\",\"message\":\"Failed assigning roles\"}},"
+	    "{\"name\":\"MdeDesignatedSubscription\",\"isEnabled\":\"false\"}]}},"
+	    "{\"name\":\"Dns\",\"properties\":{\"pricingTier\":\"Free\",\"deprecated\":true,"
+	    "\"replacedBy\":[\"VirtualMachines\"]}}]}");
 
 	ASSERT_EQ_INT(0, mdc_armjson_pricings(s, j, &err));
 	ASSERT(s->pricings_read);
@@ -129,9 +131,9 @@ TEST(sentinel_setting)
 	struct mdc_sub_actual *s = mdc_actual_add_sub(a, "20ff7fc3-e762-44dd-bd96-b71116dcdc23");
 	struct mdc_error err = MDC_ERROR_INIT;
 	cJSON *on = J("{\"name\":\"Sentinel\",\"type\":\"Microsoft.Security/settings\","
-		      "\"kind\":\"AlertSyncSettings\",\"properties\":{\"enabled\":true}}");
+	              "\"kind\":\"AlertSyncSettings\",\"properties\":{\"enabled\":true}}");
 	cJSON *wrong = J("{\"name\":\"MCAS\",\"kind\":\"DataExportSettings\","
-			 "\"properties\":{\"enabled\":true}}");
+	                 "\"properties\":{\"enabled\":true}}");
 
 	ASSERT_EQ_INT(MDC_UNSET, s->sync_enabled);
 	ASSERT_EQ_INT(0, mdc_armjson_sentinel_setting(s, on, &err));
@@ -150,10 +152,10 @@ TEST(provider_and_permissions)
 	struct mdc_permissions perms = {0};
 	struct mdc_error err = MDC_ERROR_INIT;
 	cJSON *prov = J("{\"namespace\":\"Microsoft.SecurityInsights\",\"registrationState\":"
-			"\"Registering\"}");
+	                "\"Registering\"}");
 	cJSON *page = J("{\"value\":[{\"actions\":[\"*\"],\"notActions\":["
-			"\"Microsoft.Authorization/*/Delete\",\"Microsoft.Authorization/*/Write\"],"
-			"\"dataActions\":[],\"notDataActions\":[]}],\"nextLink\":null}");
+	                "\"Microsoft.Authorization/*/Delete\",\"Microsoft.Authorization/*/Write\"],"
+	                "\"dataActions\":[],\"notDataActions\":[]}],\"nextLink\":null}");
 
 	ASSERT_EQ_INT(0, mdc_armjson_provider(&st, prov, &err));
 	ASSERT_EQ_INT(MDC_PROVIDER_REGISTERING, st);
@@ -178,24 +180,26 @@ TEST(connectors_rules_packages)
 	struct mdc_workspace_actual *w = &a->workspace;
 	struct mdc_error err = MDC_ERROR_INIT;
 	cJSON *conns = J(
-		"{\"value\":[{\"name\":\"763f9fa1-c2d3-4fa2-93e9-bccd4899aa12\",\"kind\":"
-		"\"AzureSecurityCenter\",\"etag\":\"\\\"0300bf09-0000-0000-0000-5c37296e0000\\\"\","
-		"\"properties\":{\"subscriptionId\":\"C0688291-89D7-4BED-87A2-A7B1BFF43F4C\","
-		"\"dataTypes\":{\"alerts\":{\"state\":\"Enabled\"}}}},{\"name\":\"mtp\",\"kind\":"
-		"\"MicrosoftThreatProtection\",\"properties\":{\"tenantId\":"
-		"\"72f988bf-86f1-41af-91ab-2d7cd011db47\",\"dataTypes\":{\"incidents\":{\"state\":"
-		"\"Enabled\"},\"alerts\":{\"state\":\"Enabled\"}}}}],\"nextLink\":\"https://x/next\"}");
+	    "{\"value\":[{\"name\":\"763f9fa1-c2d3-4fa2-93e9-bccd4899aa12\",\"kind\":"
+	    "\"AzureSecurityCenter\",\"etag\":\"\\\"0300bf09-0000-0000-0000-5c37296e0000\\\"\","
+	    "\"properties\":{\"subscriptionId\":\"C0688291-89D7-4BED-87A2-A7B1BFF43F4C\","
+	    "\"dataTypes\":{\"alerts\":{\"state\":\"Enabled\"}}}},{\"name\":\"mtp\",\"kind\":"
+	    "\"MicrosoftThreatProtection\",\"properties\":{\"tenantId\":"
+	    "\"72f988bf-86f1-41af-91ab-2d7cd011db47\",\"dataTypes\":{\"incidents\":{\"state\":"
+	    "\"Enabled\"},\"alerts\":{\"state\":\"Enabled\"}}}}],\"nextLink\":\"https://x/next\"}");
 	cJSON *rules = J(
-		"{\"value\":[{\"name\":\"5e9d\",\"kind\":\"MicrosoftSecurityIncidentCreation\","
-		"\"etag\":\"\\\"2600\\\"\",\"properties\":{\"productFilter\":\"Azure Security Center\","
-		"\"severitiesFilter\":[\"High\",\"Medium\"],\"displayNamesFilter\":null,"
-		"\"displayNamesExcludeFilter\":[\"Test alert\"],\"displayName\":\"Create incidents\","
-		"\"enabled\":true,\"alertRuleTemplateName\":\"90586451-7ba8-4c1e-9904-7d1b7c3cc4d6\"}}]}");
-	cJSON *pkgs = J("{\"value\":[{\"name\":\"azuresentinel.azure-sentinel-solution-"
-			"microsoftdefenderforcloud\",\"properties\":{\"contentId\":\"x\","
-			"\"contentProductId\":\"x-sl-abc\",\"contentKind\":\"Solution\",\"version\":"
-			"\"3.0.3\",\"installedVersion\":\"3.0.2\",\"displayName\":\"Microsoft Defender "
-			"for Cloud\"}}]}");
+	    "{\"value\":[{\"name\":\"5e9d\",\"kind\":\"MicrosoftSecurityIncidentCreation\","
+	    "\"etag\":\"\\\"2600\\\"\",\"properties\":{\"productFilter\":\"Azure Security Center\","
+	    "\"severitiesFilter\":[\"High\",\"Medium\"],\"displayNamesFilter\":null,"
+	    "\"displayNamesExcludeFilter\":[\"Test alert\"],\"displayName\":\"Create incidents\","
+	    "\"enabled\":true,\"alertRuleTemplateName\":\"90586451-7ba8-4c1e-9904-7d1b7c3cc4d6\"}}]"
+	    "}");
+	cJSON *pkgs =
+	    J("{\"value\":[{\"name\":\"azuresentinel.azure-sentinel-solution-"
+	      "microsoftdefenderforcloud\",\"properties\":{\"contentId\":\"x\","
+	      "\"contentProductId\":\"x-sl-abc\",\"contentKind\":\"Solution\",\"version\":"
+	      "\"3.0.3\",\"installedVersion\":\"3.0.2\",\"displayName\":\"Microsoft Defender "
+	      "for Cloud\"}}]}");
 
 	ASSERT_EQ_INT(0, mdc_armjson_connectors(w, conns, &err));
 	ASSERT_EQ_INT(2, w->nconnectors);

@@ -40,10 +40,11 @@ TEST(error_prefix_and_clear)
 {
 	struct mdc_error err = MDC_ERROR_INIT;
 
-	ASSERT_EQ_INT(MDC_ECONFLICT, mdc_error_set(&err, MDC_ECONFLICT, "another update is in progress"));
+	ASSERT_EQ_INT(MDC_ECONFLICT,
+	              mdc_error_set(&err, MDC_ECONFLICT, "another update is in progress"));
 	mdc_error_prefix(&err, "cannot update pricing '%s'", "VirtualMachines");
 	ASSERT_EQ_STR("cannot update pricing 'VirtualMachines': another update is in progress",
-		      err.message);
+	              err.message);
 	mdc_error_set_http(&err, 409, "Conflict", "5c1e");
 	ASSERT_EQ_INT(409, err.http_status);
 	mdc_error_clear(&err);
@@ -80,8 +81,8 @@ TEST(utf8)
 	ASSERT(mdc_utf8_valid("h\xc3\xa9llo", 6, &off));
 	ASSERT(!mdc_utf8_valid("ab\xff", 3, &off));
 	ASSERT_EQ_INT(2, off);
-	ASSERT(!mdc_utf8_valid("\xc0\xaf", 2, &off)); /* overlong '/' */
-	ASSERT(!mdc_utf8_valid("\xe2\x82", 2, &off)); /* truncated */
+	ASSERT(!mdc_utf8_valid("\xc0\xaf", 2, &off));     /* overlong '/' */
+	ASSERT(!mdc_utf8_valid("\xe2\x82", 2, &off));     /* truncated */
 	ASSERT(!mdc_utf8_valid("\xed\xa0\x80", 3, &off)); /* surrogate */
 }
 
