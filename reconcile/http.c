@@ -599,6 +599,9 @@ static void start_attempt(struct mdc_http *h, struct xfer *x)
 
 	if (x->authorize) {
 		if (x->authorize(x->authorize_ctx, &auth, &err) < 0) {
+			/* The hook may have written part of a header ("Bearer ") before failing. */
+			wipe(auth.ptr, auth.len);
+			mdc_buf_release(&auth);
 			if (!err.code)
 				mdc_error_set(&err, MDC_EAUTH, "no access token");
 			finish_error(h, x, &err);

@@ -509,8 +509,12 @@ static int authorize(void *ctx, struct mdc_buf *value, struct mdc_error *err)
 	struct tokens *t = ctx;
 
 	t->calls++;
-	if (t->fail)
+	if (t->fail) {
+		/* As mdc_auth_authorize does: the scheme is written before the token fails
+		 * (the transport must still free and wipe it; ASan caught a leak here). */
+		mdc_buf_adds(value, "Bearer ");
 		return mdc_error_set(err, MDC_EAUTH, "no credentials configured");
+	}
 	mdc_buf_addf(value, "Bearer tok-%d", t->calls);
 	return 0;
 }
