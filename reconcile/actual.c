@@ -182,8 +182,9 @@ struct mdc_sub_actual *mdc_actual_add_sub(struct mdc_actual *a, const char *id)
 {
 	struct mdc_sub_actual *s;
 
-	a->subs = mdc_xrealloc(a->subs, (a->nsubs + 1) * sizeof(*a->subs));
+	MDC_ALLOC_GROW(a->subs, a->nsubs + 1, a->subs_alloc);
 	s = &a->subs[a->nsubs++];
+	a->sorted = false;
 	memset(s, 0, sizeof(*s));
 	s->id = lower_dup(id ? id : "");
 	s->sync_enabled = -1; /* MDC_UNSET */
@@ -194,6 +195,24 @@ const struct mdc_sub_actual *mdc_actual_find_sub(const struct mdc_actual *a, con
 {
 	if (!a || !id)
 		return NULL;
+	if (a->sorted) {
+		/* Ids are stored lower case and sorted with strcmp. */
+		char *key = lower_dup(id);
+		size_t lo = 0, hi = a->nsubs;
+		const struct mdc_sub_actual *found = NULL;
+		while (lo < hi && !found) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(key, a->subs[mid].id ? a->subs[mid].id : "");
+			if (!c)
+				found = &a->subs[mid];
+			else if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		free(key);
+		return found;
+	}
 	for (size_t i = 0; i < a->nsubs; i++)
 		if (mdc_streq_i(a->subs[i].id, id))
 			return &a->subs[i];
@@ -232,8 +251,11 @@ static int cmp_sub(const void *x, const void *y)
 
 void mdc_actual_sort(struct mdc_actual *a)
 {
-	if (a && a->nsubs > 1)
+	if (!a)
+		return;
+	if (a->nsubs > 1)
 		qsort(a->subs, a->nsubs, sizeof(*a->subs), cmp_sub);
+	a->sorted = true;
 }
 
 static const char *const provider_names[MDC_PROVIDER_MAX] = {
@@ -1034,6 +1056,10 @@ int mdc_actual_from_json(struct mdc_actual **out, const char *json, size_t len,
 		mdc_actual_free(a);
 		return rc;
 	}
+	/* A snapshot keeps its order; when that order is by id, lookups can search. */
+	a->sorted = true;
+	for (size_t i = 1; i < a->nsubs && a->sorted; i++)
+		a->sorted = strcmp(a->subs[i - 1].id, a->subs[i].id) < 0;
 	*out = a;
 	return 0;
 }

@@ -159,8 +159,10 @@ struct mdc_actual {
 	char *tenant;
 	time_t read_at;
 	struct mdc_workspace_actual workspace;
-	struct mdc_sub_actual *subs; /* sorted by id */
+	struct mdc_sub_actual *subs; /* sorted by id once mdc_actual_sort ran */
 	size_t nsubs;
+	size_t subs_alloc;
+	bool sorted; /* subs are sorted (mdc_actual_find_sub then searches in log time) */
 	struct mdc_actual_note *notes;
 	size_t nnotes;
 };
@@ -170,7 +172,7 @@ void mdc_actual_free(struct mdc_actual *a); /* accepts NULL */
 /* Appends a zeroed subscription (sync_enabled = MDC_UNSET); borrowed pointer, valid until
  * the next add. */
 struct mdc_sub_actual *mdc_actual_add_sub(struct mdc_actual *a, const char *id);
-/* Borrowed subscription by id (case-insensitive), or NULL. */
+/* Borrowed subscription by id (case-insensitive), or NULL: a binary search once sorted. */
 const struct mdc_sub_actual *mdc_actual_find_sub(const struct mdc_actual *a, const char *id);
 /* Borrowed pricing by plan name (case-insensitive), or NULL. */
 const struct mdc_pricing *mdc_sub_pricing(const struct mdc_sub_actual *s, const char *name);

@@ -88,17 +88,13 @@ int mdc_armjson_subscription(struct mdc_actual *a, const cJSON *item, struct mdc
                              struct mdc_error *err)
 {
 	const char *id = jstr(item, "subscriptionId");
-	struct mdc_sub_actual *s = NULL;
+	struct mdc_sub_actual *s;
 	const cJSON *tags, *t;
 	char g[37];
 
 	if (!id || !mdc_guid_normalize(id, g))
 		return shape(err, "subscription without a valid subscriptionId");
-	for (size_t i = 0; i < a->nsubs; i++)
-		if (!strcmp(a->subs[i].id, g))
-			s = &a->subs[i];
-	if (!s)
-		s = mdc_actual_add_sub(a, g);
+	s = mdc_actual_add_sub(a, g);
 	free(s->display_name);
 	s->display_name = jdup(item, "displayName");
 	free(s->state);

@@ -12,8 +12,9 @@
 #include "actual.h"
 #include "error.h"
 
-/* One entry of GET /subscriptions (§1.1) -> a new subscription in a (or the existing one
- * with that id, updated). *out (optional) gets the borrowed subscription. */
+/* One entry of GET /subscriptions (§1.1) -> a new subscription appended to a (the caller
+ * keeps ids unique: this does not search a). *out (optional) gets the borrowed
+ * subscription, valid until the next one is added. */
 int mdc_armjson_subscription(struct mdc_actual *a, const cJSON *item, struct mdc_sub_actual **out,
                              struct mdc_error *err);
 

@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -85,6 +86,11 @@ struct mdc_http {
 	struct xfer *running; /* attempts on the wire, for mdc_http_free */
 	struct xfer **heap;   /* timers: min-heap on (not_before, seq) */
 	size_t heap_n, heap_alloc;
+
+	int epfd;           /* epoll: the sockets libcurl asked to watch */
+	long long curl_due; /* when libcurl wants its timeout action; -1 = never */
+	CURL **idle;        /* finished easy handles, reset, for the next attempt */
+	size_t nidle, idle_alloc;
 
 	struct budget **budgets; /* open addressing on key */
 	size_t nbudgets, budgets_alloc;
@@ -448,6 +454,27 @@ static void wipe(void *p, size_t n)
 		explicit_bzero(p, n);
 }
 
+/* An easy handle for an attempt: a reset one from the pool when there is one. Creating a
+ * handle per attempt costs more CPU than the request itself on a reused connection;
+ * curl_easy_reset keeps nothing of the last request's options or headers. */
+static CURL *easy_get(struct mdc_http *h)
+{
+	if (h->nidle)
+		return h->idle[--h->nidle];
+	return curl_easy_init();
+}
+
+static void easy_put(struct mdc_http *h, CURL *e)
+{
+	if (h->nidle >= (size_t)h->o.parallelism) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	curl_easy_reset(e);
+	MDC_ALLOC_GROW(h->idle, h->nidle + 1, h->idle_alloc);
+	h->idle[h->nidle++] = e;
+}
+
 static void run_link(struct mdc_http *h, struct xfer *x)
 {
 	x->prev_run = NULL;
@@ -642,10 +669,10 @@ static void start_attempt(struct mdc_http *h, struct xfer *x)
 	curl_slist_free_all(x->slist);
 	x->slist = sl;
 
-	e = curl_easy_init();
+	e = easy_get(h);
 	if (!e || !sl) {
 		if (e)
-			curl_easy_cleanup(e);
+			easy_put(h, e);
 		mdc_error_set(&err, MDC_EINTERNAL, "cannot create a curl handle");
 		finish_error(h, x, &err);
 		return;
@@ -696,7 +723,7 @@ static void start_attempt(struct mdc_http *h, struct xfer *x)
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		h->st.in_flight--;
 		run_unlink(h, x);
-		curl_easy_cleanup(e);
+		easy_put(h, e);
 		x->easy = NULL;
 		mdc_error_set(&err, MDC_EINTERNAL, "cannot add a curl handle");
 		finish_error(h, x, &err);
@@ -815,7 +842,7 @@ static void attempt_done(struct mdc_http *h, struct xfer *x, CURLcode rc)
 	h->st.bytes_sent += (unsigned long long)(up + req_size);
 	h->st.bytes_received += (unsigned long long)(down + hdr_size);
 	curl_multi_remove_handle(h->multi, x->easy);
-	curl_easy_cleanup(x->easy);
+	easy_put(h, x->easy);
 	x->easy = NULL;
 	curl_slist_free_all(x->slist);
 	x->slist = NULL;
@@ -965,46 +992,96 @@ static int drain(struct mdc_http *h)
 	return 0;
 }
 
+/* libcurl's socket callback: keep the epoll set equal to what it wants watched. The
+ * loop then hands libcurl only the sockets that are ready (curl_multi_socket_action), so an
+ * event costs one connection's work, not a walk over every transfer as
+ * curl_multi_perform does. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct mdc_http *h = userp;
+	struct epoll_event ev = {0};
+
+	if (what == CURL_POLL_REMOVE) {
+		if (socketp)
+			epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+		curl_multi_assign(h->multi, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (socketp) {
+		epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev);
+	} else if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) {
+		if (errno == EEXIST)
+			epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev);
+		curl_multi_assign(h->multi, fd, h);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct mdc_http *h = userp;
+
+	h->curl_due = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return 0;
+}
+
+static int socket_action(struct mdc_http *h, curl_socket_t fd, int mask, struct mdc_error *err)
+{
+	int still = 0;
+	CURLMcode mc = curl_multi_socket_action(h->multi, fd, mask, &still);
+
+	if (mc != CURLM_OK)
+		return mdc_error_set(err, MDC_EINTERNAL, "curl: %s", curl_multi_strerror(mc));
+	return 0;
+}
+
 static int loop(struct mdc_http *h, const bool *stop, struct mdc_error *err)
 {
+	struct epoll_event evs[64];
 	int ret = 0;
 
 	h->loop_depth++;
 	for (;;) {
-		int still = 0;
-		long timeout = 1000, ct = -1;
-		CURLMcode mc;
+		long long now, timeout = 1000;
+		int n;
 
 		if (stop && *stop)
 			break;
 		start_ready(h);
 		if (!h->st.in_flight && !h->ready_head && !h->heap_n)
 			break;
-		mc = curl_multi_perform(h->multi, &still);
-		if (mc != CURLM_OK) {
-			ret =
-			    mdc_error_set(err, MDC_EINTERNAL, "curl: %s", curl_multi_strerror(mc));
-			break;
-		}
-		drain(h);
-		if (stop && *stop)
-			break;
-		if (!h->st.in_flight && !h->ready_head && !h->heap_n)
-			break;
-		if (h->ready_head && h->st.in_flight < (unsigned)h->o.parallelism)
+		now = now_ms();
+		if (h->curl_due >= 0 && h->curl_due <= now) {
+			h->curl_due = -1;
+			if ((ret = socket_action(h, CURL_SOCKET_TIMEOUT, 0, err)) < 0)
+				break;
+			drain(h);
 			continue;
-		if (h->st.in_flight) {
-			curl_multi_timeout(h->multi, &ct);
-			if (ct >= 0 && ct < timeout)
-				timeout = ct;
 		}
-		if (h->heap_n) {
-			long long t = h->heap[0]->not_before - now_ms();
-			if (t < timeout)
-				timeout = t < 0 ? 0 : (long)t;
+		if (h->curl_due >= 0 && h->curl_due - now < timeout)
+			timeout = h->curl_due - now;
+		if (h->heap_n && h->heap[0]->not_before - now < timeout)
+			timeout = h->heap[0]->not_before - now;
+		if (h->ready_head && h->st.in_flight < (unsigned)h->o.parallelism)
+			timeout = 0;
+		n = epoll_wait(h->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])),
+		               timeout < 0 ? 0 : (int)timeout);
+		if (n < 0 && errno != EINTR) {
+			ret = mdc_error_set(err, MDC_EINTERNAL, "epoll_wait: %s", strerror(errno));
+			break;
 		}
-		if (timeout > 0)
-			curl_multi_poll(h->multi, NULL, 0, (int)timeout, NULL);
+		for (int i = 0; i < n; i++) {
+			int mask = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+			           (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			           (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+			if ((ret = socket_action(h, evs[i].data.fd, mask, err)) < 0)
+				break;
+		}
+		if (ret < 0)
+			break;
+		drain(h);
 	}
 	h->loop_depth--;
 	return ret;
@@ -1403,6 +1480,7 @@ int mdc_http_new(struct mdc_http **out, const struct mdc_http_opts *opts, struct
 		global_done = 1;
 	}
 	h = mdc_xcalloc(1, sizeof(*h));
+	h->epfd = -1;
 	if (opts)
 		h->o = *opts;
 	h->o.parallelism = h->o.parallelism > 0 ? h->o.parallelism : DEFAULT_PARALLELISM;
@@ -1432,6 +1510,16 @@ int mdc_http_new(struct mdc_http **out, const struct mdc_http_opts *opts, struct
 		mdc_http_free(h);
 		return mdc_error_set(err, MDC_EINTERNAL, "cannot create a curl multi handle");
 	}
+	h->curl_due = -1;
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (h->epfd < 0) {
+		mdc_http_free(h);
+		return mdc_error_set(err, MDC_EINTERNAL, "epoll_create1: %s", strerror(errno));
+	}
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	par = h->o.parallelism;
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)par);
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)par);
@@ -1465,6 +1553,11 @@ void mdc_http_free(struct mdc_http *h)
 			xfer_free(h->running);
 		curl_multi_cleanup(h->multi);
 	}
+	while (h->nidle)
+		curl_easy_cleanup(h->idle[--h->nidle]);
+	free(h->idle);
+	if (h->epfd >= 0)
+		close(h->epfd);
 	free(h->ca_file);
 	free(h->user_agent);
 	free(h);

@@ -1,5 +1,6 @@
 #include "observe.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,10 +16,13 @@ struct obs {
 	const struct mdc_observe_opts *opts;
 	struct mdc_actual *a;
 	char *ws_path;
-	struct mdc_error fatal;    /* the first run-level failure */
-	struct mdc_kvlist parent;  /* child (subscription GUID or group name) -> parent group */
-	struct mdc_strvec in_tree; /* subscriptions seen below a named management group */
-	struct mdc_strvec other_tenant; /* visible subscriptions of other tenants */
+	struct mdc_error fatal; /* the first run-level failure */
+	/* Maps, not lists: each is consulted once per subscription of the tenant. */
+	struct mdc_strmap parent;       /* child (subscription GUID or group name) -> parent */
+	struct mdc_strvec in_tree;      /* subscriptions seen below a named management group */
+	struct mdc_strmap in_tree_set;  /* the same, for lookups */
+	struct mdc_strmap other_tenant; /* visible subscriptions of other tenants (a set) */
+	struct mdc_strmap sub_index;    /* subscription id -> index + 1 in a->subs */
 	size_t subs_total, subs_done;
 	int ws_pending; /* workspace reads outstanding */
 	bool ws_failed;
@@ -89,11 +93,16 @@ static int subs_page(void *ctx, const cJSON *page, struct mdc_error *err)
 		if (cJSON_IsString(tid) && o->a->tenant &&
 		    !mdc_streq_i(tid->valuestring, o->a->tenant)) {
 			if (cJSON_IsString(sid) && mdc_guid_normalize(sid->valuestring, g))
-				mdc_strvec_push(&o->other_tenant, g);
+				mdc_strmap_put(&o->other_tenant, g, o);
 			continue;
 		}
+		/* A subscription listed twice (pages that overlap) is read once. */
+		if (cJSON_IsString(sid) && mdc_strmap_get(&o->sub_index, sid->valuestring))
+			continue;
 		if (mdc_armjson_subscription(o->a, it, NULL, err) < 0)
 			return MDC_EINVALID;
+		mdc_strmap_put(&o->sub_index, o->a->subs[o->a->nsubs - 1].id,
+		               (void *)(uintptr_t)o->a->nsubs);
 	}
 	return 0;
 }
@@ -128,10 +137,12 @@ static int mg_page(void *ctx, const cJSON *page, struct mdc_error *err)
 		if (mdc_armjson_descendant(&d, it, err) < 0)
 			return MDC_EINVALID;
 		if (d.parent)
-			mdc_kvlist_set(&o->parent, d.name, d.parent, true);
+			free(mdc_strmap_put(&o->parent, d.name, mdc_xstrdup(d.parent)));
 		if (d.kind == MDC_DESC_SUBSCRIPTION && !m->ancestry_only &&
-		    mdc_strvec_find(&o->in_tree, d.name, false) < 0)
+		    !mdc_strmap_get(&o->in_tree_set, d.name)) {
+			mdc_strmap_put(&o->in_tree_set, d.name, o);
 			mdc_strvec_push(&o->in_tree, d.name);
+		}
 		mdc_descendant_clear(&d);
 	}
 	return 0;
@@ -483,7 +494,7 @@ static void build_ancestors(struct obs *o, struct mdc_sub_actual *s)
 
 	/* Walk up the parent links (bounded: ARM allows six levels below the root). */
 	for (int depth = 0; depth < 16; depth++) {
-		const char *up = mdc_kvlist_get(&o->parent, name, true);
+		const char *up = mdc_strmap_get(&o->parent, name);
 		if (!up)
 			break;
 		mdc_strvec_push(&s->ancestors, up);
@@ -510,9 +521,9 @@ static void note_invisible(struct obs *o)
 		const struct mdc_match *m = &cfg->subscriptions.select[i];
 		for (size_t k = 0; k < m->nsel; k++) {
 			const char *id = m->sel[k].value;
-			if (m->sel[k].kind != MDC_SEL_ID || mdc_actual_find_sub(o->a, id))
+			if (m->sel[k].kind != MDC_SEL_ID || mdc_strmap_get(&o->sub_index, id))
 				continue;
-			if (mdc_strvec_find(&o->other_tenant, id, true) >= 0)
+			if (mdc_strmap_get(&o->other_tenant, id))
 				mdc_actual_add_note(
 				    o->a, id,
 				    "subscription '%s' belongs to another tenant than "
@@ -528,8 +539,8 @@ static void note_invisible(struct obs *o)
 	}
 	for (size_t i = 0; i < o->in_tree.n; i++) {
 		const char *id = o->in_tree.v[i];
-		if (!mdc_actual_find_sub(o->a, id) && !explicitly_selected(cfg, id) &&
-		    mdc_strvec_find(&o->other_tenant, id, true) < 0)
+		if (!mdc_strmap_get(&o->sub_index, id) && !explicitly_selected(cfg, id) &&
+		    !mdc_strmap_get(&o->other_tenant, id))
 			mdc_actual_add_note(
 			    o->a, id,
 			    "subscription '%s' is below a selected management group "
@@ -634,9 +645,11 @@ cleanup:
 	mdc_actual_free(o.a);
 	mdc_error_clear(&o.fatal);
 	mdc_error_clear(&e);
-	mdc_kvlist_clear(&o.parent);
+	mdc_strmap_clear(&o.parent, free);
 	mdc_strvec_clear(&o.in_tree);
-	mdc_strvec_clear(&o.other_tenant);
+	mdc_strmap_clear(&o.in_tree_set, NULL);
+	mdc_strmap_clear(&o.other_tenant, NULL);
+	mdc_strmap_clear(&o.sub_index, NULL);
 	mdc_strvec_clear(&groups);
 	free(o.ws_path);
 	return rc;

@@ -101,6 +101,69 @@ void mdc_kvlist_clear(struct mdc_kvlist *kl)
 	memset(kl, 0, sizeof(*kl));
 }
 
+static size_t strmap_hash(const char *key)
+{
+	size_t h = 14695981039346656037ull; /* FNV-1a over the lower-cased key */
+
+	for (; *key; key++) {
+		h ^= (unsigned char)tolower((unsigned char)*key);
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* The slot of key, or the empty slot where it would go. cap is a power of two. */
+static struct mdc_strmap_slot *strmap_slot(const struct mdc_strmap *m, const char *key)
+{
+	size_t i = strmap_hash(key) & (m->cap - 1);
+
+	while (m->slots[i].key && strcasecmp(m->slots[i].key, key))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slots[i];
+}
+
+void *mdc_strmap_put(struct mdc_strmap *m, const char *key, void *value)
+{
+	struct mdc_strmap_slot *s;
+	void *old;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct mdc_strmap grown = {NULL, m->n, m->cap ? m->cap * 2 : 64};
+		grown.slots = mdc_xcalloc(grown.cap, sizeof(*grown.slots));
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].key)
+				*strmap_slot(&grown, m->slots[i].key) = m->slots[i];
+		free(m->slots);
+		*m = grown;
+	}
+	s = strmap_slot(m, key);
+	if (s->key) {
+		old = s->value;
+		s->value = value;
+		return old;
+	}
+	s->key = mdc_xstrdup(key);
+	s->value = value;
+	m->n++;
+	return NULL;
+}
+
+void *mdc_strmap_get(const struct mdc_strmap *m, const char *key)
+{
+	return m->cap ? strmap_slot(m, key)->value : NULL;
+}
+
+void mdc_strmap_clear(struct mdc_strmap *m, void (*free_value)(void *))
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		free(m->slots[i].key);
+		if (free_value && m->slots[i].value)
+			free_value(m->slots[i].value);
+	}
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
 bool mdc_is_guid(const char *s)
 {
 	static const int groups[] = {8, 4, 4, 4, 12};

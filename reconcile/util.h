@@ -41,6 +41,24 @@ const char *mdc_kvlist_get(const struct mdc_kvlist *kl, const char *key, bool ic
 void mdc_kvlist_copy(struct mdc_kvlist *dst, const struct mdc_kvlist *src);
 void mdc_kvlist_clear(struct mdc_kvlist *kl);
 
+/* A hash map from strings (copied, compared case-insensitively) to caller-owned values,
+ * for the lookups that run once per subscription at tenant scale. Zero-initialise ({0}). */
+struct mdc_strmap {
+	struct mdc_strmap_slot {
+		char *key;
+		void *value;
+	} *slots;
+	size_t n, cap;
+};
+
+/* Sets key to value (replacing an earlier value, which is returned so the caller can free
+ * it; NULL when the key is new). */
+void *mdc_strmap_put(struct mdc_strmap *m, const char *key, void *value);
+/* The value of key, or NULL. */
+void *mdc_strmap_get(const struct mdc_strmap *m, const char *key);
+/* Frees the keys, and each value with free_value when it is not NULL. */
+void mdc_strmap_clear(struct mdc_strmap *m, void (*free_value)(void *));
+
 /* True if s is a GUID in 8-4-4-4-12 hex form (either case, no braces). */
 bool mdc_is_guid(const char *s);
 /* Writes the lower-case form of a GUID into out (37 bytes). Returns false if not a GUID. */

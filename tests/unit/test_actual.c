@@ -336,6 +336,29 @@ TEST(snapshot_save_and_load)
 	mdc_error_clear(&err);
 }
 
+TEST(find_sub_sorted_and_unsorted)
+{
+	struct mdc_actual *a = mdc_actual_new();
+	char id[37];
+
+	for (int i = 999; i >= 0; i--) {
+		snprintf(id, sizeof(id), "0a1b2c3d-0000-4000-8000-%012d", i);
+		mdc_actual_add_sub(a, id);
+	}
+	ASSERT(!a->sorted);
+	ASSERT(mdc_actual_find_sub(a, "0A1B2C3D-0000-4000-8000-000000000500") == &a->subs[499]);
+	mdc_actual_sort(a);
+	ASSERT(a->sorted);
+	ASSERT(mdc_actual_find_sub(a, "0A1B2C3D-0000-4000-8000-000000000500") == &a->subs[500]);
+	ASSERT(mdc_actual_find_sub(a, "0a1b2c3d-0000-4000-8000-000000000000") == &a->subs[0]);
+	ASSERT(mdc_actual_find_sub(a, "0a1b2c3d-0000-4000-8000-000000000999") == &a->subs[999]);
+	ASSERT(mdc_actual_find_sub(a, "0a1b2c3d-0000-4000-8000-000000001000") == NULL);
+	mdc_actual_add_sub(a, "00000000-0000-4000-8000-000000000000");
+	ASSERT(!a->sorted);
+	ASSERT(mdc_actual_find_sub(a, "00000000-0000-4000-8000-000000000000") != NULL);
+	mdc_actual_free(a);
+}
+
 /* Found by fuzz_json: a list whose second entry is not an object left a count with no
  * array behind it, and freeing walked a NULL array. */
 TEST(bad_list_entry_leaves_nothing_to_free)

@@ -118,6 +118,27 @@ TEST(crypto_helpers)
 	free(d);
 }
 
+TEST(strmap)
+{
+	struct mdc_strmap m = {0};
+	char key[64];
+
+	ASSERT(mdc_strmap_get(&m, "absent") == NULL);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "0a1b2c3d-0000-4000-8000-%012d", i);
+		ASSERT(mdc_strmap_put(&m, key, mdc_xstrdup(key)) == NULL);
+	}
+	ASSERT_EQ_INT(5000, m.n);
+	ASSERT_EQ_STR("0a1b2c3d-0000-4000-8000-000000004999",
+	              mdc_strmap_get(&m, "0A1B2C3D-0000-4000-8000-000000004999"));
+	free(mdc_strmap_put(&m, "0a1b2c3d-0000-4000-8000-000000000007", mdc_xstrdup("seven")));
+	ASSERT_EQ_STR("seven", mdc_strmap_get(&m, "0a1b2c3d-0000-4000-8000-000000000007"));
+	ASSERT_EQ_INT(5000, m.n);
+	ASSERT(mdc_strmap_get(&m, "0a1b2c3d-0000-4000-8000-000000005000") == NULL);
+	mdc_strmap_clear(&m, free);
+	ASSERT(m.n == 0 && mdc_strmap_get(&m, "x") == NULL);
+}
+
 int main(int argc, char **argv)
 {
 	return mdc_test_main(argc, argv);
