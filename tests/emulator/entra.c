@@ -29,6 +29,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "url.h"
 #include "util.h"
 #include "banned.h"
 
@@ -96,60 +97,10 @@ static void fmt_dotnet(time_t t, char out[40])
 	         h, tm.tm_min, tm.tm_sec, tm.tm_hour < 12 ? "AM" : "PM");
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes application/x-www-form-urlencoded text: %XX and '+' = space. */
-static char *url_decode(const char *s, size_t len)
-{
-	struct mdc_buf b = MDC_BUF_INIT;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '+') {
-			mdc_buf_addch(&b, ' ');
-		} else if (s[i] == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-		           hexval((unsigned char)s[i + 2]) >= 0) {
-			mdc_buf_addch(&b, hexval((unsigned char)s[i + 1]) << 4 |
-			                      hexval((unsigned char)s[i + 2]));
-			i += 2;
-		} else {
-			mdc_buf_addch(&b, s[i]);
-		}
-	}
-	return mdc_buf_detach(&b);
-}
-
-/* Parses "a=1&b=2" into kl; the first occurrence of a name wins. */
+/* Parses "a=1&b=2"; the first occurrence of a name wins. */
 static void parse_form(struct mdc_kvlist *kl, const char *s, size_t len)
 {
-	size_t i = 0;
-
-	while (i < len) {
-		size_t end = i, eq;
-		char *k, *v;
-
-		while (end < len && s[end] != '&')
-			end++;
-		for (eq = i; eq < end && s[eq] != '='; eq++)
-			;
-		if (end > i) {
-			k = url_decode(s + i, eq - i);
-			v = eq < end ? url_decode(s + eq + 1, end - eq - 1) : mdc_xstrdup("");
-			if (*k && !mdc_kvlist_get(kl, k, false))
-				mdc_kvlist_set(kl, k, v, false);
-			free(k);
-			free(v);
-		}
-		i = end + 1;
-	}
+	emu_parse_form(kl, s, len, false);
 }
 
 static const char *form_get(const struct mdc_kvlist *kl, const char *key)

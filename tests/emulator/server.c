@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "emu.h"
 #include "entra.h"
+#include "url.h"
 #include "banned.h"
 
 #define LOG_MAX 200000
@@ -81,50 +82,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static char *pct_decode(const char *s, size_t n, bool plus)
-{
-	char *out = mdc_xmalloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else if (plus && s[i] == '+') {
-			*o++ = ' ';
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = 0;
-	return out;
-}
-
 static void parse_query(const char *q, struct mdc_kvlist *args)
 {
-	while (*q) {
-		const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
-		const char *eq = memchr(q, '=', (size_t)(end - q));
-		char *k = pct_decode(q, (size_t)((eq ? eq : end) - q), true);
-		char *v = eq ? pct_decode(eq + 1, (size_t)(end - eq - 1), true) : mdc_xstrdup("");
-
-		/* ARM reads the first occurrence */
-		if (*k && !mdc_kvlist_get(args, k, true))
-			mdc_kvlist_set(args, k, v, true);
-		free(k);
-		free(v);
-		q = amp ? amp + 1 : end;
-	}
+	emu_parse_form(args, q, strlen(q), true); /* ARM reads the first occurrence */
 }
 
 void emu_resp_header(struct emu_resp *r, const char *name, const char *value)
@@ -422,7 +382,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 
 	q = strchr(cn->uri, '?');
-	path = pct_decode(cn->uri, q ? (size_t)(q - cn->uri) : strlen(cn->uri), false);
+	path = emu_pct_decode(cn->uri, q ? (size_t)(q - cn->uri) : strlen(cn->uri), false);
+	/* "//subscriptions//{id}/" routes, is authorised and links as "/subscriptions/{id}" */
+	emu_normalize_path(path);
 	req.method = method;
 	req.path = path;
 	req.query = q ? q + 1 : "";

@@ -232,6 +232,38 @@ TEST(common_headers_on_every_arm_response)
 	emuresp_free(&r);
 }
 
+TEST(odd_paths_get_arm_answers)
+{
+	struct emuresp r;
+
+	UP();
+	/* double and trailing slashes name the same resource, with the same RBAC */
+	ASSERT_EQ_INT(200, get("//subscriptions//" SUB1
+	                       "/providers/Microsoft.Security/pricings/Arm/?" V_PR,
+	                       owner, &r));
+	ASSERT_EQ_STR("/subscriptions/" SUB1 "/providers/Microsoft.Security/pricings/Arm",
+	              jstr(r.json, "id"));
+	emuresp_free(&r);
+	/* %00 must not cut the name short ("Arm%00x" is not "Arm") */
+	ASSERT_EQ_INT(404, get("/subscriptions/" SUB1
+	                       "/providers/Microsoft.Security/pricings/Arm%00x?" V_PR,
+	                       owner, &r));
+	ASSERT(jstr(r.json, "error.code"));
+	emuresp_free(&r);
+	ASSERT_EQ_INT(400,
+	              get("/subscriptions/" SUB1
+	                  "/providers/Microsoft.Security/pricings/Arm?api-version=2024-01-01%00x",
+	                  owner, &r));
+	ASSERT_EQ_STR("InvalidApiVersionParameter", jstr(r.json, "error.code"));
+	emuresp_free(&r);
+	/* libcurl folds the dot segment; what is left is no route ARM knows */
+	get("/subscriptions/" SUB1 "/../%?" V_PR, owner, &r);
+	ASSERT(r.status == 400 || r.status == 404);
+	ASSERT(jstr(r.json, "error.code"));
+	ASSERT(mdc_is_guid(emuresp_header(&r, "x-ms-request-id")));
+	emuresp_free(&r);
+}
+
 /* --------------------------------------------------------------- subscriptions, MGs */
 
 static int count_pages(const char *token, int *pages, char *ids, size_t idslen)
