@@ -248,7 +248,7 @@ struct subplan {
 	size_t reg;       /* the register item, or NONE */
 	size_t first_std; /* the first pricing item that turns a plan Standard, or NONE */
 	size_t last_pricing;
-	bool std_before;  /* some plan is Standard in Azure now */
+	bool std_kept;    /* some plan is Standard in Azure now and this plan keeps it so */
 	bool std_after;   /* some plan is Standard once the plan is applied */
 	size_t connector; /* the (first) connector item that changes something, or NONE */
 	size_t sync;      /* the sync item that changes something, or NONE */
@@ -494,6 +494,8 @@ static void plan_pricings(struct ctx *c, struct subplan *sp)
 		}
 		if (after_std)
 			sp->std_after = true;
+		if (after_std && is_tier(a, "Standard"))
+			sp->std_kept = true;
 		if (deprecated && after_std) {
 			const struct mdc_strvec *rb = a && a->replaced_by.n
 			                                  ? &a->replaced_by
@@ -512,7 +514,7 @@ static void plan_pricings(struct ctx *c, struct subplan *sp)
 	for (size_t i = 0; i < sp->s->npricings; i++)
 		if (mdc_strvec_find(&names, sp->s->pricings[i].name, true) < 0 &&
 		    is_tier(&sp->s->pricings[i], "Standard"))
-			sp->std_after = true;
+			sp->std_after = sp->std_kept = true;
 	mdc_strvec_clear(&names);
 }
 
@@ -652,9 +654,10 @@ static void plan_connect(struct ctx *c, struct subplan *sp)
 		            "the subscription");
 	}
 	item_dep(c, i, sp->reg);
-	/* Connecting needs a Standard plan first; when none is Standard today, wait for
-	 * the pricing write that makes one. */
-	if (!sp->std_before)
+	/* Connecting needs a Standard plan first; unless one is Standard today and stays
+	 * so (a plan this plan sets Free does not count), wait for the pricing write that
+	 * makes one. */
+	if (!sp->std_kept)
 		item_dep(c, i, sp->first_std);
 	connector_checks(c, i, "Microsoft.SecurityInsights/dataConnectors/write");
 	if (!sp->std_after)
@@ -700,10 +703,6 @@ static void plan_subscription(struct ctx *c, const struct mdc_sub_actual *s,
 	bool sub_mode = c->cfg->connector.mode == MDC_MODE_SUBSCRIPTION;
 	size_t n;
 	const struct mdc_connector **twins;
-
-	for (size_t i = 0; i < s->npricings; i++)
-		if (is_tier(&s->pricings[i], "Standard"))
-			sp.std_before = true;
 
 	if (sub_mode && eff->connected == MDC_TRUE &&
 	    s->insights_provider != MDC_PROVIDER_REGISTERED)

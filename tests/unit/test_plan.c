@@ -320,6 +320,37 @@ TEST(free_to_standard_with_extensions_is_two_dependent_puts)
 	done(&f);
 }
 
+/* The only Standard plan today is set Free by the same plan: connecting must wait for
+ * the plan that becomes Standard, or the connector PUT can land while none is. */
+TEST(connect_waits_for_new_standard_when_the_old_one_goes_free)
+{
+	struct fixture f;
+	struct mdc_buf s = MDC_BUF_INIT;
+	char *name = asc_name(S1), *cid = mdc_xasprintf("sub/" S1 "/connector/%s", name);
+	const struct mdc_plan_item *con;
+	long i;
+
+	add_sub(&s, S1, "A", NULL,
+	        "{'name':'VirtualMachines','tier':'Standard','sub_plan':'P2'},"
+	        "{'name':'KeyVaults','tier':'Free'}");
+	ASSERT_EQ_INT(0, build(&f,
+	                       "subscriptions:\n  select:\n    - id: " S1 "\n  defaults:\n"
+	                       "    connected: true\n    plans:\n      VirtualMachines: Free\n"
+	                       "      KeyVaults: Standard\n",
+	                       s.ptr, NULL));
+	i = idx(f.plan, cid);
+	ASSERT(i >= 0);
+	con = &f.plan->items[i];
+	ASSERT_EQ_INT(MDC_ACT_CREATE, con->action);
+	ASSERT(mdc_strvec_find(&con->depends_on, "sub/" S1 "/pricing/KeyVaults", false) >= 0);
+	ASSERT(idx(f.plan, "sub/" S1 "/pricing/KeyVaults") < i);
+	ASSERT(!con->blocked);
+	free(cid);
+	free(name);
+	mdc_buf_release(&s);
+	done(&f);
+}
+
 TEST(sub_plan_change_is_one_in_place_put_never_free)
 {
 	struct fixture f;
