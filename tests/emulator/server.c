@@ -22,12 +22,14 @@
 #include "url.h"
 #include "banned.h"
 
-#define LOG_MAX 200000
+#define LOG_MAX  200000
+#define BODY_MAX (64u << 20)
 
 struct conn {
 	char *uri;
 	struct mdc_buf body;
 	bool started;
+	bool too_big; /* the upload passed BODY_MAX: answered 413, the rest is read and dropped */
 	double t0;
 };
 
@@ -374,9 +376,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (cn->body.len + *upload_size > (64u << 20))
-			return MHD_NO;
-		mdc_buf_add(&cn->body, upload, *upload_size);
+		if (cn->too_big || cn->body.len + *upload_size > BODY_MAX) {
+			cn->too_big = true;
+			mdc_buf_release(&cn->body);
+		} else {
+			mdc_buf_add(&cn->body, upload, *upload_size);
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -400,7 +405,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	resp.body = (struct mdc_buf)MDC_BUF_INIT;
 
 	admin = !strncmp(path, "/_emulator/", 11) || !strcmp(path, "/_emulator");
-	if (admin) {
+	if (cn->too_big) {
+		/* UNCERTAIN: ARM's code and text for an oversized request body */
+		emu_resp_error(&resp, 413, "RequestEntityTooLarge",
+		               "The request content size exceeds the maximum allowed size of %u "
+		               "bytes.",
+		               BODY_MAX);
+		if (!admin)
+			common_headers(&req, &resp);
+	} else if (admin) {
 		emu_admin(emu, &req, &resp);
 	} else {
 		if (emu->opts.latency_ms > 0)

@@ -264,6 +264,35 @@ TEST(odd_paths_get_arm_answers)
 	emuresp_free(&r);
 }
 
+TEST(malformed_and_huge_bodies_get_arm_errors)
+{
+	size_t n = (64u << 20) + 4096;
+	char *big = mdc_xmalloc(n + 1);
+	struct emuresp r;
+
+	UP();
+	ASSERT_EQ_INT(400,
+	              put("/subscriptions/" SUB1 "/providers/Microsoft.Security/settings/Sentinel?"
+	                  "api-version=2022-05-01",
+	                  owner, "{\"kind\":", &r));
+	ASSERT(jstr(r.json, "error.code"));
+	emuresp_free(&r);
+	/* too large: an ARM error body, not a dropped connection */
+	memset(big, 'a', n);
+	big[n] = 0;
+	put("/subscriptions/" SUB1 "/providers/Microsoft.Security/settings/Sentinel?"
+	    "api-version=2022-05-01",
+	    owner, big, &r);
+	free(big);
+	ASSERT_EQ_INT(413, r.status);
+	ASSERT(jstr(r.json, "error.code"));
+	ASSERT(mdc_is_guid(emuresp_header(&r, "x-ms-request-id")));
+	emuresp_free(&r);
+	/* and the emulator still answers */
+	ASSERT_EQ_INT(200, get("/subscriptions/" SUB1 "?api-version=2022-12-01", owner, &r));
+	emuresp_free(&r);
+}
+
 /* --------------------------------------------------------------- subscriptions, MGs */
 
 static int count_pages(const char *token, int *pages, char *ids, size_t idslen)
