@@ -1660,6 +1660,7 @@ static bool authenticate(struct ctx *c)
 
 	if (rc == 0) {
 		snprintf(c->req->oid, sizeof(c->req->oid), "%s", caller.oid);
+		snprintf(c->req->tid, sizeof(c->req->tid), "%s", caller.tid);
 		return true;
 	}
 	emu_resp_error(c->resp, rc ? rc : 401, code ? code : "AuthenticationFailed", "%s",
@@ -1667,6 +1668,33 @@ static bool authenticate(struct ctx *c)
 	if (www)
 		emu_resp_header(c->resp, "WWW-Authenticate", www);
 	free(message);
+	free(www);
+	return false;
+}
+
+/* A token of another tenant than the subscription's: 401 InvalidAuthenticationTokenTenant
+ * (issue 3; ARM's text, with the emulator's host for the issuer and the authority). */
+static bool token_tenant_ok(struct ctx *c, const cJSON *sub)
+{
+	const char *want = emu_str(sub, "tenantId");
+	char *www;
+
+	if (!want || !*want || !strcasecmp(want, c->req->tid))
+		return true;
+	emu_resp_error(c->resp, 401, "InvalidAuthenticationTokenTenant",
+	               "The access token is from the wrong issuer '%s/%s/'. It must match the "
+	               "tenant '%s/%s/' associated with this subscription. Please use the "
+	               "authority (URL) '%s/%s' to get the token. Note, if the subscription is "
+	               "transferred to another tenant there is no impact to the services, but "
+	               "information about new tenant could take time to propagate (up to an "
+	               "hour). If you just transferred your subscription and see this error "
+	               "message, please try back later.",
+	               c->emu->base_url, c->req->tid, c->emu->base_url, want, c->emu->base_url,
+	               want);
+	www = mdc_xasprintf("Bearer authorization_uri=\"%s/%s\", error=\"invalid_token\", "
+	                    "error_description=\"The access token is from the wrong issuer.\"",
+	                    c->emu->base_url, want);
+	emu_resp_header(c->resp, "WWW-Authenticate", www);
 	free(www);
 	return false;
 }
@@ -1685,6 +1713,8 @@ static void dispatch(struct ctx *c)
 		return;
 	if (rt->sub) {
 		sub = emu_find_sub(state, rt->sub);
+		if (sub && !token_tenant_ok(c, sub))
+			return;
 		if (!sub || (rt->kind == R_SUB && !emu_sub_visible(state, c->req->oid, rt->sub))) {
 			emu_resp_error(c->resp, 404, "SubscriptionNotFound",
 			               "The subscription '%s' could not be found.", rt->sub);

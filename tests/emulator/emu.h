@@ -82,6 +82,7 @@ struct emu_req {
 	const char *body;
 	size_t body_len;
 	char oid[64]; /* the caller, once authenticated */
+	char tid[64]; /* the tenant of the caller's token */
 };
 
 /* One response. Headers are extra to the common ones server.c adds. */

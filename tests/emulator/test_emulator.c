@@ -945,6 +945,31 @@ TEST(incident_rule_create_and_validation)
 	emuresp_free(&r);
 }
 
+TEST(token_of_another_tenant_is_401_invalid_authentication_token_tenant)
+{
+	struct emuresp r;
+
+	UP();
+	emutest_req(&emu, "POST", "/_emulator/object", NULL,
+	            "{\"path\":\"/subscriptions/" SUB4
+	            "\",\"body\":{\"tenantId\":\"33e40745-8982-4a7c-a955-13d954023ced\"}}",
+	            NULL, &r);
+	ASSERT_EQ_INT(200, r.status);
+	emuresp_free(&r);
+	ASSERT_EQ_INT(401, get(PRICING(SUB4, "Arm"), owner, &r));
+	ASSERT_EQ_STR("InvalidAuthenticationTokenTenant", jstr(r.json, "error.code"));
+	ASSERT_CONTAINS(jstr(r.json, "error.message"), "33e40745-8982-4a7c-a955-13d954023ced");
+	ASSERT_CONTAINS(emuresp_header(&r, "www-authenticate"), "invalid_token");
+	ASSERT(mdc_is_guid(emuresp_header(&r, "x-ms-request-id")));
+	emuresp_free(&r);
+	emutest_req(&emu, "POST", "/_emulator/object", NULL,
+	            "{\"path\":\"/subscriptions/" SUB4 "\",\"body\":{\"tenantId\":\"" TENANT "\"}}",
+	            NULL, &r);
+	emuresp_free(&r);
+	ASSERT_EQ_INT(200, get(PRICING(SUB4, "Arm"), owner, &r));
+	emuresp_free(&r);
+}
+
 TEST(content_hub_catalog_and_install)
 {
 	struct emuresp r;
