@@ -1217,6 +1217,32 @@ static cJSON *si_json(const cJSON *ws, const char *coll, const cJSON *obj)
 	return o;
 }
 
+/* §8.2: a catalog item carries installedVersion when its package is installed. */
+static void catalog_installed(const cJSON *ws, const char *coll, cJSON *doc)
+{
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(doc, "properties");
+	const char *cid = emu_str(props, "contentId");
+	const cJSON *pkg;
+
+	if (strcmp(coll, "contentProductPackages") || !cJSON_IsObject(props))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(props, "installedVersion");
+	cJSON_ArrayForEach(pkg, cJSON_GetObjectItemCaseSensitive(ws, "contentPackages"))
+	{
+		const cJSON *pp = cJSON_GetObjectItemCaseSensitive(pkg, "properties");
+		const char *pcid = emu_str(pp, "contentId");
+		const char *v = emu_str(pp, "installedVersion") ? emu_str(pp, "installedVersion")
+		                                                : emu_str(pp, "version");
+
+		if (v && ((cid && pcid && !strcasecmp(cid, pcid)) ||
+		          (!cid && emu_str(pkg, "name") && emu_str(doc, "name") &&
+		           !strcasecmp(emu_str(pkg, "name"), emu_str(doc, "name"))))) {
+			cJSON_AddStringToObject(props, "installedVersion", v);
+			return;
+		}
+	}
+}
+
 static cJSON *si_array(cJSON *ws, const char *coll)
 {
 	cJSON *a = cJSON_GetObjectItemCaseSensitive(ws, coll);
@@ -1496,7 +1522,10 @@ static void h_si(struct ctx *c, cJSON *state, cJSON *ws)
 		all = cJSON_CreateArray();
 		cJSON_ArrayForEach(item, arr)
 		{
-			cJSON_AddItemToArray(all, si_json(ws, coll, item));
+			cJSON *o = si_json(ws, coll, item);
+
+			catalog_installed(ws, coll, o);
+			cJSON_AddItemToArray(all, o);
 		}
 		page(c, all, "$skipToken", false);
 		return;
@@ -1519,6 +1548,7 @@ static void h_si(struct ctx *c, cJSON *state, cJSON *ws)
 			return;
 		}
 		doc = si_json(ws, coll, obj);
+		catalog_installed(ws, coll, doc);
 		emu_resp_json(c->resp, 200, doc);
 		cJSON_Delete(doc);
 		return;

@@ -1000,6 +1000,14 @@ TEST(content_hub_catalog_and_install)
 	             &r));
 	ASSERT_EQ_STR("3.0.3", jstr(r.json, "properties.installedVersion"));
 	emuresp_free(&r);
+	/* §8.2: the catalog item shows installedVersion once installed */
+	ASSERT_EQ_INT(
+	    200, get(SI "/contentProductPackages/"
+	                "azuresentinel.azure-sentinel-solution-microsoftdefenderforcloud?" V_SI,
+	             owner, &r));
+	ASSERT_EQ_STR("3.0.3", jstr(r.json, "properties.installedVersion"));
+	ASSERT_EQ_STR("3.0.3", jstr(r.json, "properties.version"));
+	emuresp_free(&r);
 }
 
 TEST(managed_identity_token_and_scoped_role)
