@@ -267,6 +267,12 @@ static void not_found(struct ctx *c, const char *what)
 	emu_resp_error(c->resp, 404, "NotFound", "%s not found.", what);
 }
 
+static void method_not_allowed(struct ctx *c)
+{
+	emu_resp_error(c->resp, 405, "MethodNotAllowed",
+	               "The requested resource does not support http method '%s'.", c->req->method);
+}
+
 static void bad_request(struct ctx *c, const char *fmt, const char *arg)
 {
 	emu_resp_error(c->resp, 400, "BadRequest", fmt, arg);
@@ -1068,9 +1074,7 @@ static void h_setting(struct ctx *c, cJSON *sub)
 		return;
 	}
 	if (strcmp(c->req->method, "PUT")) {
-		emu_resp_error(c->resp, 405, "MethodNotAllowed",
-		               "The requested resource does not support http method '%s'.",
-		               c->req->method);
+		method_not_allowed(c);
 		return;
 	}
 	if (i == NSETTINGS) {
@@ -1514,9 +1518,7 @@ static void h_si(struct ctx *c, cJSON *state, cJSON *ws)
 		cJSON *all;
 
 		if (strcmp(c->req->method, "GET")) {
-			emu_resp_error(c->resp, 405, "MethodNotAllowed",
-			               "The requested resource does not support http method '%s'.",
-			               c->req->method);
+			method_not_allowed(c);
 			return;
 		}
 		all = cJSON_CreateArray();
@@ -1554,9 +1556,7 @@ static void h_si(struct ctx *c, cJSON *state, cJSON *ws)
 		return;
 	}
 	if (!strcmp(coll, "contentProductPackages")) {
-		emu_resp_error(c->resp, 405, "MethodNotAllowed",
-		               "The requested resource does not support http method '%s'.",
-		               c->req->method);
+		method_not_allowed(c);
 		return;
 	}
 	if (!strcmp(c->req->method, "DELETE")) {
@@ -1566,9 +1566,7 @@ static void h_si(struct ctx *c, cJSON *state, cJSON *ws)
 		return;
 	}
 	if (strcmp(c->req->method, "PUT")) {
-		emu_resp_error(c->resp, 405, "MethodNotAllowed",
-		               "The requested resource does not support http method '%s'.",
-		               c->req->method);
+		method_not_allowed(c);
 		return;
 	}
 	body = parse_body(c);
@@ -1754,9 +1752,7 @@ static void dispatch(struct ctx *c)
 	if ((rt->kind == R_SUBS || rt->kind == R_SUB || rt->kind == R_TENANTS ||
 	     rt->kind == R_PERMISSIONS || rt->kind == R_WORKSPACES) &&
 	    strcmp(c->req->method, "GET")) {
-		emu_resp_error(c->resp, 405, "MethodNotAllowed",
-		               "The requested resource does not support http method '%s'.",
-		               c->req->method);
+		method_not_allowed(c);
 		return;
 	}
 	if (rt->action[0]) {
@@ -1834,9 +1830,7 @@ static void dispatch(struct ctx *c)
 		break;
 	case R_PRICINGS:
 		if (strcmp(c->req->method, "GET"))
-			emu_resp_error(c->resp, 405, "MethodNotAllowed",
-			               "The requested resource does not support http method '%s'.",
-			               c->req->method);
+			method_not_allowed(c);
 		else
 			h_pricings(c, sub);
 		break;
