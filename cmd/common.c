@@ -118,6 +118,40 @@ bool cli_use_color(const struct cli_common *c, int fd)
 	return !c->no_color && isatty(fd);
 }
 
+/* The errno of the first failed write to stdout: stdio keeps only an error flag, and errno
+ * is long overwritten by the time main checks it. */
+static int stdout_errno;
+
+static void note_stdout_error(void)
+{
+	if (!stdout_errno)
+		stdout_errno = errno ? errno : EIO;
+}
+
+int cli_write_stdout(const void *data, size_t len)
+{
+	errno = 0;
+	if (fwrite(data, 1, len, stdout) != len) {
+		note_stdout_error();
+		return -1;
+	}
+	errno = 0;
+	if (fflush(stdout)) {
+		note_stdout_error();
+		return -1;
+	}
+	return 0;
+}
+
+int cli_stdout_finish(int *cause)
+{
+	errno = 0;
+	if (fflush(stdout))
+		note_stdout_error();
+	*cause = stdout_errno;
+	return ferror(stdout) || stdout_errno ? -1 : 0;
+}
+
 int cli_write_file(const char *path, const char *data, size_t len, bool private_mode)
 {
 	char *tmp;
@@ -125,7 +159,7 @@ int cli_write_file(const char *path, const char *data, size_t len, bool private_
 	size_t off = 0;
 
 	if (!strcmp(path, "-"))
-		return fwrite(data, 1, len, stdout) == len ? 0 : -1;
+		return cli_write_stdout(data, len);
 	tmp = malloc(strlen(path) + 16);
 	if (!tmp)
 		return -1;

@@ -79,6 +79,13 @@ int cli_common_check(struct cli_common *c, const char *cmd, bool need_config);
 /* Whether to colour output on stream fd (a terminal, and neither --no-color nor NO_COLOR). */
 bool cli_use_color(const struct cli_common *c, int fd);
 
+/* Writes len bytes of data to standard output and flushes it. A failure's cause (errno) is
+ * kept for cli_stdout_finish, which reports it. Returns 0 or -1 (nothing printed). */
+int cli_write_stdout(const void *data, size_t len);
+/* Flushes standard output. Returns 0, or -1 when anything written to it was lost, with
+ * *cause set to the first failure's errno when known (else 0). */
+int cli_stdout_finish(int *cause);
+
 /* Writes data to path atomically (a temporary file renamed over it), mode 0600 when
  * private. Returns 0, or -1 with a message printed. "-" writes to stdout. */
 int cli_write_file(const char *path, const char *data, size_t len, bool private_mode);

@@ -914,8 +914,8 @@ int cmd_drift(int argc, char **argv)
 		render_markdown(&b, &r, &o, silent);
 	else
 		render_text(&b, &r, &o, silent);
-	fwrite(b.ptr, 1, b.len, stdout);
-	fflush(stdout);
+	/* out before the webhook call; a write error fails the run in main */
+	cli_write_stdout(b.ptr, b.len);
 	if (o.notify && (r.ndrift || silent))
 		notify(&r, &o, silent);
 	if (r.nunreadable || ingest_rc != EXIT_OK)

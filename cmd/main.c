@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "common.h"
 #include "banned.h"
 
 struct command {
@@ -53,14 +54,19 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Flushes stdout and turns a write error (full disk, closed pipe) into a failure. */
+/* Flushes stdout and turns a write error (full disk, closed pipe) into a failure: exit 1,
+ * also for commands whose other codes (2: changes) would tell the caller something. */
 static int finish(int rc)
 {
-	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "mdcctl: error: cannot write output: %s\n", strerror(errno));
-		return EXIT_FAIL;
-	}
-	return rc;
+	int cause;
+
+	if (cli_stdout_finish(&cause) == 0)
+		return rc;
+	if (cause)
+		fprintf(stderr, "mdcctl: error: cannot write output: %s\n", strerror(cause));
+	else
+		fputs("mdcctl: error: cannot write output\n", stderr);
+	return EXIT_FAIL;
 }
 
 int main(int argc, char **argv)

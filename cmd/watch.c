@@ -332,8 +332,10 @@ static void print_line(const struct cycle *cy)
 	else
 		cJSON_AddNullToObject(o, "error");
 	s = cJSON_PrintUnformatted(o);
-	printf("%s\n", s);
-	fflush(stdout);
+	mdc_buf_reset(&t); /* now the line: one write per cycle */
+	mdc_buf_adds(&t, s);
+	mdc_buf_addch(&t, '\n');
+	cli_write_stdout(t.ptr, t.len);
 	free(s);
 	cJSON_Delete(o);
 	mdc_buf_release(&t);

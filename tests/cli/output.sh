@@ -1,0 +1,79 @@
+#!/bin/bash
+# Standard output that cannot be written (a full disk: /dev/full) fails every command with
+# exit 1 and one message that names the cause, never "Success"; drift exits 1, not 2.
+#   output.sh MDCCTL MDCEMU STATE CONFIG
+set -u
+mdcctl=$1 mdcemu=$2 state=$3 config=$4
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mdc-output.XXXXXX") || exit 1
+emu_pid=
+pass=0 fail=0
+cleanup() {
+	if [ -n "$emu_pid" ]; then
+		kill -TERM "$emu_pid" 2>/dev/null
+		wait "$emu_pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+
+export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:9
+unset AZURE_CLIENT_CERTIFICATE_PATH AZURE_FEDERATED_TOKEN_FILE ARM_CLIENT_ID ARM_CLIENT_SECRET \
+	IDENTITY_ENDPOINT IDENTITY_HEADER
+export NO_COLOR=1 XDG_CACHE_HOME=$tmp/cache XDG_RUNTIME_DIR=$tmp/run
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+cp "$state" "$tmp/state.json"
+"$mdcemu" --state "$tmp/state.json" --port-file "$tmp/port" --tls-dir "$tmp/tls" \
+	>"$tmp/emu.out" 2>"$tmp/emu.err" &
+emu_pid=$!
+for _ in $(seq 150); do
+	grep -q listening "$tmp/emu.out" 2>/dev/null && break
+	kill -0 "$emu_pid" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q listening "$tmp/emu.out" || { echo "mdcemu did not start:"; cat "$tmp/emu.err"; exit 1; }
+# shellcheck disable=SC1091
+. "$tmp/tls/env"
+unset IDENTITY_ENDPOINT IDENTITY_HEADER
+
+if [ ! -w /dev/full ]; then
+	echo "no /dev/full: skipped"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+
+full=$(printf '%s' "mdcctl: error: cannot write output: $(
+	python3 -c 'import errno, os; print(os.strerror(errno.ENOSPC))' 2>/dev/null ||
+		echo 'No space left on device')")
+# full NAME [--any-cause] ARGS...: ARGS with stdout on /dev/full exit 1 with the message
+# (with --any-cause: with the message or without its cause, which a command that writes
+# with stdio alone cannot know).
+full() {
+	name=$1 want=$full
+	shift
+	[ "$1" = --any-cause ] && { want="mdcctl: error: cannot write output"; shift; }
+	timeout 60 "$mdcctl" "$@" >/dev/full 2>"$tmp/err" </dev/null
+	rc=$?
+	if [ "$rc" = 1 ] && [ "$(grep -c 'cannot write' "$tmp/err")" = 1 ] &&
+		grep -q "^$want" "$tmp/err" && ! grep -q 'Success' "$tmp/err"; then
+		ok "$name > /dev/full: exit 1, '$(grep 'cannot write' "$tmp/err")'"
+	else
+		bad "$name > /dev/full: exit $rc"
+		sed 's/^/    /' "$tmp/err" | tail -5
+	fi
+}
+full "--help" --help
+full "version" version
+full "plan --help" plan --help
+full "validate --format json" validate -f "$config" --format json
+full "drift (drift found)" drift -f "$config"
+full "drift --format json" drift -f "$config" --format json
+full "export" export
+full "plan" --any-cause plan -f "$config"
+full "plan --detailed-exitcode" --any-cause plan -f "$config" --detailed-exitcode
+full "watch --once" watch -f "$config" --once
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
