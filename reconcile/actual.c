@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "actual.h"
+#include "azure.h"
 #include "buf.h"
 #include "banned.h"
 
@@ -226,6 +227,82 @@ const struct mdc_pricing *mdc_sub_pricing(const struct mdc_sub_actual *s, const 
 	for (size_t i = 0; i < s->npricings; i++)
 		if (mdc_streq_i(s->pricings[i].name, name))
 			return &s->pricings[i];
+	return NULL;
+}
+
+static const char *name_or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+static bool is_asc_for(const struct mdc_connector *k, const char *sub)
+{
+	return mdc_streq_i(k->kind, "AzureSecurityCenter") && mdc_streq_i(k->subscription_id, sub);
+}
+
+static int cmp_connector_name(const void *x, const void *y)
+{
+	const struct mdc_connector *a = *(const struct mdc_connector *const *)x;
+	const struct mdc_connector *b = *(const struct mdc_connector *const *)y;
+	return strcmp(name_or_empty(a->name), name_or_empty(b->name));
+}
+
+size_t mdc_workspace_asc_connectors(const struct mdc_connector ***out,
+                                    const struct mdc_workspace_actual *w, const char *sub)
+{
+	const struct mdc_connector **v = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; w && sub && i < w->nconnectors; i++) {
+		if (!is_asc_for(&w->connectors[i], sub))
+			continue;
+		if (out)
+			v = mdc_xrealloc(v, (n + 1) * sizeof(*v));
+		if (v)
+			v[n] = &w->connectors[i];
+		n++;
+	}
+	if (n > 1 && v)
+		qsort(v, n, sizeof(*v), cmp_connector_name);
+	if (out)
+		*out = v;
+	return n;
+}
+
+const struct mdc_connector *mdc_workspace_asc_connector(const struct mdc_workspace_actual *w,
+                                                        const char *sub)
+{
+	const struct mdc_connector *best = NULL;
+
+	for (size_t i = 0; w && sub && i < w->nconnectors; i++) {
+		const struct mdc_connector *k = &w->connectors[i];
+		if (is_asc_for(k, sub) &&
+		    (!best || strcmp(name_or_empty(k->name), name_or_empty(best->name)) < 0))
+			best = k;
+	}
+	return best;
+}
+
+const struct mdc_alert_rule *mdc_workspace_mdc_rule(const struct mdc_workspace_actual *w)
+{
+	const struct mdc_alert_rule *best = NULL;
+
+	for (size_t i = 0; w && i < w->nrules; i++) {
+		const struct mdc_alert_rule *r = &w->rules[i];
+		if (mdc_streq_i(r->kind, "MicrosoftSecurityIncidentCreation") &&
+		    mdc_streq_i(r->product_filter, MDC_PRODUCT_FILTER_MDC) &&
+		    (!best || strcmp(name_or_empty(r->name), name_or_empty(best->name)) < 0))
+			best = r;
+	}
+	return best;
+}
+
+const struct mdc_package *mdc_package_find_mdc(const struct mdc_package *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		if (mdc_streq_i(v[i].id, MDC_SOLUTION_ID) ||
+		    mdc_streq_i(v[i].content_id, MDC_SOLUTION_ID))
+			return &v[i];
 	return NULL;
 }
 

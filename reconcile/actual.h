@@ -176,6 +176,25 @@ struct mdc_sub_actual *mdc_actual_add_sub(struct mdc_actual *a, const char *id);
 const struct mdc_sub_actual *mdc_actual_find_sub(const struct mdc_actual *a, const char *id);
 /* Borrowed pricing by plan name (case-insensitive), or NULL. */
 const struct mdc_pricing *mdc_sub_pricing(const struct mdc_sub_actual *s, const char *name);
+/*
+ * The AzureSecurityCenter connectors of subscription sub: matched by kind and
+ * properties.subscriptionId (case-insensitive), never by name; sorted by name, so the
+ * first is the one mdcctl manages (plan, apply and export agree on it). Returns how
+ * many; when out is not NULL, *out gets the borrowed pointers in an array the caller
+ * frees with free() (NULL when there are none).
+ */
+size_t mdc_workspace_asc_connectors(const struct mdc_connector ***out,
+                                    const struct mdc_workspace_actual *w, const char *sub);
+/* The first of mdc_workspace_asc_connectors (the managed one), borrowed, or NULL. */
+const struct mdc_connector *mdc_workspace_asc_connector(const struct mdc_workspace_actual *w,
+                                                        const char *sub);
+/* The incident creation rule for Defender for Cloud alerts (kind
+ * MicrosoftSecurityIncidentCreation, productFilter "Azure Security Center"; the first by
+ * name when there are several), borrowed, or NULL. */
+const struct mdc_alert_rule *mdc_workspace_mdc_rule(const struct mdc_workspace_actual *w);
+/* The Defender for Cloud solution among v[0..n) (by package id or contentId), borrowed,
+ * or NULL. */
+const struct mdc_package *mdc_package_find_mdc(const struct mdc_package *v, size_t n);
 void mdc_actual_add_note(struct mdc_actual *a, const char *sub, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mdc_actual_sort(struct mdc_actual *a); /* sorts subs by id */

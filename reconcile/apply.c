@@ -675,20 +675,14 @@ static void send_request(struct node *n, const char *method, const char *path, c
  * that the subscription never gets a twin. Returns false when the item is finished. */
 static bool redirect_create(struct engine *e, struct node *n)
 {
-	const struct mdc_connector *k = NULL;
+	const struct mdc_connector *k;
 	char *body;
 
 	if (!e->ws_listed) {
 		fail(n, &e->ws_err, "cannot check for an existing connector");
 		return false;
 	}
-	for (size_t i = 0; i < e->ws.nconnectors; i++) {
-		const struct mdc_connector *c = &e->ws.connectors[i];
-		if (mdc_streq_i(c->kind, "AzureSecurityCenter") &&
-		    mdc_streq_i(c->subscription_id, n->it->subscription) &&
-		    (!k || strcmp(c->name ? c->name : "", k->name ? k->name : "") < 0))
-			k = c;
-	}
+	k = mdc_workspace_asc_connector(&e->ws, n->it->subscription);
 	if (!k || !k->name)
 		return true;
 	if (mdc_streq_i(k->alerts_state, "Enabled")) {

@@ -9,8 +9,7 @@
 #include "catalog.h"
 #include "banned.h"
 
-#define RULE_KIND "MicrosoftSecurityIncidentCreation"
-#define NONE      ((size_t)-1)
+#define NONE ((size_t)-1)
 
 /* ---- YAML text ------------------------------------------------------------------- */
 
@@ -225,21 +224,6 @@ static bool val_std(const struct ex *x, size_t f, int v)
 
 /* ---- which subscriptions, and their values ---------------------------------------- */
 
-static const struct mdc_connector *asc_first(const struct mdc_actual *a, const char *sub)
-{
-	const struct mdc_connector *best = NULL;
-
-	/* plan.c manages the first AzureSecurityCenter connector by name */
-	for (size_t i = 0; i < a->workspace.nconnectors; i++) {
-		const struct mdc_connector *k = &a->workspace.connectors[i];
-		if (mdc_streq_i(k->kind, "AzureSecurityCenter") &&
-		    mdc_streq_i(k->subscription_id, sub) &&
-		    (!best || strcmp(k->name ? k->name : "", best->name ? best->name : "") < 0))
-			best = k;
-	}
-	return best;
-}
-
 static bool has_nameable_std(const struct ex *x, const struct mdc_sub_actual *s)
 {
 	for (size_t i = 0; i < s->npricings; i++) {
@@ -274,7 +258,7 @@ static const char *irreproducible(const struct ex *x, const struct mdc_sub_actua
 		return "its Defender plans or alert sync were not read";
 	if (x->tenant_mode)
 		return NULL;
-	k = asc_first(x->act, s->id);
+	k = mdc_workspace_asc_connector(&x->act->workspace, s->id);
 	if (!k)
 		return NULL;
 	if (!mdc_streq_i(k->alerts_state, "Enabled"))
@@ -321,7 +305,9 @@ static void collect(struct ex *x)
 		u->val = mdc_xcalloc(x->nf, sizeof(int));
 		u->mgval = mdc_xcalloc(x->nf, sizeof(int));
 		u->fixed = mdc_xcalloc(x->nf, sizeof(bool));
-		u->val[F_CONNECTED] = x->tenant_mode ? 0 : asc_first(a, u->s->id) != NULL;
+		u->val[F_CONNECTED] =
+		    x->tenant_mode ? 0
+		                   : mdc_workspace_asc_connector(&a->workspace, u->s->id) != NULL;
 		u->val[F_SYNC] = u->s->sync_enabled == MDC_TRUE;
 		for (size_t p = 0; p < x->cat->nplans; p++) {
 			const struct mdc_catalog_plan *cp = &x->cat->plans[p];
@@ -779,27 +765,6 @@ static bool is_excluded(const struct ex *x, const char *id)
 	return mdc_strvec_find(&x->excl_ids, id, true) >= 0;
 }
 
-static const struct mdc_alert_rule *find_rule(const struct mdc_workspace_actual *w)
-{
-	const struct mdc_alert_rule *best = NULL;
-
-	for (size_t i = 0; i < w->nrules; i++)
-		if (mdc_streq_i(w->rules[i].kind, RULE_KIND) &&
-		    mdc_streq_i(w->rules[i].product_filter, MDC_PRODUCT_FILTER_MDC) &&
-		    (!best || strcmp(w->rules[i].name, best->name) < 0))
-			best = &w->rules[i];
-	return best;
-}
-
-static const struct mdc_package *find_package(const struct mdc_package *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (mdc_streq_i(v[i].id, MDC_SOLUTION_ID) ||
-		    mdc_streq_i(v[i].content_id, MDC_SOLUTION_ID))
-			return &v[i];
-	return NULL;
-}
-
 /* 1-4 dot-separated numbers, as config accepts for a minimum solution version. */
 static bool plain_version(const char *s)
 {
@@ -840,8 +805,8 @@ static void warn(struct ex *x, struct mdc_buf *b, const char *fmt, ...)
 static void write_connector(struct ex *x, struct mdc_buf *b)
 {
 	const struct mdc_workspace_actual *w = &x->act->workspace;
-	const struct mdc_package *inst = find_package(w->installed, w->ninstalled);
-	const struct mdc_package *cat = find_package(w->catalog, w->ncatalog);
+	const struct mdc_package *inst = mdc_package_find_mdc(w->installed, w->ninstalled);
+	const struct mdc_package *cat = mdc_package_find_mdc(w->catalog, w->ncatalog);
 
 	if (!inst || !inst->version)
 		warn(x, b,
@@ -867,7 +832,7 @@ static void write_connector(struct ex *x, struct mdc_buf *b)
 
 static void write_rule(struct ex *x, struct mdc_buf *b)
 {
-	const struct mdc_alert_rule *r = find_rule(&x->act->workspace);
+	const struct mdc_alert_rule *r = mdc_workspace_mdc_rule(&x->act->workspace);
 	static const char *const sev[] = {"High", "Medium", "Low", "Informational"};
 
 	if (!r) {

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "azure.h"
 #include "buf.h"
 #include "catalog.h"
 #include "crypto.h"
@@ -17,9 +18,6 @@
 
 #define NONE ((size_t)-1)
 
-#define MDC_SOLUTION_ID       "azuresentinel.azure-sentinel-solution-microsoftdefenderforcloud"
-#define MDC_PRODUCT_FILTER    "Azure Security Center"
-#define MDC_RULE_TEMPLATE     "90586451-7ba8-4c1e-9904-7d1b7c3cc4d6"
 #define MDC_RULE_KIND         "MicrosoftSecurityIncidentCreation"
 #define MDC_RULE_DEFAULT_NAME "Create incidents based on Microsoft Defender for Cloud alerts"
 #define MDC_RULE_DEFAULT_DESC "Create incidents based on Azure Security Center alerts"
@@ -543,35 +541,6 @@ static void plan_register(struct ctx *c, struct subplan *sp)
 	sp->reg = i;
 }
 
-static bool is_asc_for(const struct mdc_connector *k, const char *sub)
-{
-	return mdc_streq_i(k->kind, "AzureSecurityCenter") && mdc_streq_i(k->subscription_id, sub);
-}
-
-static int cmp_connector_name(const void *x, const void *y)
-{
-	const struct mdc_connector *a = *(const struct mdc_connector *const *)x;
-	const struct mdc_connector *b = *(const struct mdc_connector *const *)y;
-	return strcmp(a->name ? a->name : "", b->name ? b->name : "");
-}
-
-/* The AzureSecurityCenter connectors of sub, sorted by name; caller frees the array. */
-static const struct mdc_connector **asc_connectors(struct ctx *c, const char *sub, size_t *n)
-{
-	const struct mdc_workspace_actual *w = &c->act->workspace;
-	const struct mdc_connector **v = NULL;
-
-	*n = 0;
-	for (size_t i = 0; i < w->nconnectors; i++)
-		if (is_asc_for(&w->connectors[i], sub)) {
-			v = mdc_xrealloc(v, (*n + 1) * sizeof(*v));
-			v[(*n)++] = &w->connectors[i];
-		}
-	if (*n > 1)
-		qsort(v, *n, sizeof(*v), cmp_connector_name);
-	return v;
-}
-
 static cJSON *connector_body(const char *sub, const char *etag)
 {
 	cJSON *b = cJSON_CreateObject(), *p;
@@ -611,8 +580,8 @@ static size_t connector_delete(struct ctx *c, const char *sub, const struct mdc_
 
 static void plan_connect(struct ctx *c, struct subplan *sp)
 {
-	size_t n, i;
-	const struct mdc_connector **v = asc_connectors(c, sp->sub, &n);
+	const struct mdc_connector **v;
+	size_t i, n = mdc_workspace_asc_connectors(&v, &c->act->workspace, sp->sub);
 	const struct mdc_connector *k = n ? v[0] : NULL;
 
 	if (k && mdc_streq_i(k->alerts_state, "Enabled")) {
@@ -701,8 +670,8 @@ static void plan_subscription(struct ctx *c, const struct mdc_sub_actual *s,
 {
 	struct subplan sp = {s, eff, s->id, NONE, NONE, NONE, false, false, NONE, NONE};
 	bool sub_mode = c->cfg->connector.mode == MDC_MODE_SUBSCRIPTION;
-	size_t n;
-	const struct mdc_connector **twins;
+	size_t n = 0;
+	const struct mdc_connector **twins = NULL;
 
 	if (sub_mode && eff->connected == MDC_TRUE &&
 	    s->insights_provider != MDC_PROVIDER_REGISTERED)
@@ -710,7 +679,8 @@ static void plan_subscription(struct ctx *c, const struct mdc_sub_actual *s,
 
 	if (sub_mode && eff->connected == MDC_FALSE) {
 		/* Disconnecting runs in reverse: sync off, connectors deleted, then plans. */
-		const struct mdc_connector **v = asc_connectors(c, sp.sub, &n);
+		const struct mdc_connector **v;
+		n = mdc_workspace_asc_connectors(&v, &c->act->workspace, sp.sub);
 		plan_sync(c, &sp);
 		for (size_t k = 0; k < n; k++) {
 			size_t i = connector_delete(c, sp.sub, v[k], "connected is false");
@@ -726,7 +696,8 @@ static void plan_subscription(struct ctx *c, const struct mdc_sub_actual *s,
 		plan_connect(c, &sp);
 	plan_sync(c, &sp);
 
-	twins = sub_mode ? asc_connectors(c, sp.sub, &n) : NULL;
+	if (sub_mode)
+		n = mdc_workspace_asc_connectors(&twins, &c->act->workspace, sp.sub);
 	if (twins && n > 1) {
 		struct mdc_buf b = MDC_BUF_INIT;
 		for (size_t k = 1; k < n; k++)
@@ -744,20 +715,11 @@ static void plan_subscription(struct ctx *c, const struct mdc_sub_actual *s,
 
 /* ---- workspace -------------------------------------------------------------------- */
 
-static const struct mdc_package *find_package(const struct mdc_package *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (mdc_streq_i(v[i].id, MDC_SOLUTION_ID) ||
-		    mdc_streq_i(v[i].content_id, MDC_SOLUTION_ID))
-			return &v[i];
-	return NULL;
-}
-
 static void plan_solution(struct ctx *c)
 {
 	const struct mdc_workspace_actual *w = &c->act->workspace;
-	const struct mdc_package *inst = find_package(w->installed, w->ninstalled);
-	const struct mdc_package *cat = find_package(w->catalog, w->ncatalog);
+	const struct mdc_package *inst = mdc_package_find_mdc(w->installed, w->ninstalled);
+	const struct mdc_package *cat = mdc_package_find_mdc(w->catalog, w->ncatalog);
 	const char *have = inst ? inst->version : NULL;
 	const char *min = c->cfg->connector.solution_version;
 	bool latest = c->cfg->connector.solution == MDC_SOLUTION_LATEST;
@@ -813,24 +775,6 @@ static void plan_solution(struct ctx *c)
 	item_request(c, i, "PUT", IT(c, i)->resource, c->api.insights, body);
 }
 
-static bool is_mdc_rule(const struct mdc_alert_rule *r)
-{
-	return mdc_streq_i(r->kind, MDC_RULE_KIND) &&
-	       mdc_streq_i(r->product_filter, MDC_PRODUCT_FILTER);
-}
-
-static const struct mdc_alert_rule *find_rule(struct ctx *c)
-{
-	const struct mdc_workspace_actual *w = &c->act->workspace;
-	const struct mdc_alert_rule *best = NULL;
-
-	for (size_t i = 0; i < w->nrules; i++)
-		if (is_mdc_rule(&w->rules[i]) &&
-		    (!best || strcmp(w->rules[i].name, best->name) < 0))
-			best = &w->rules[i];
-	return best;
-}
-
 static char *sev_text(unsigned mask)
 {
 	struct mdc_buf b = MDC_BUF_INIT;
@@ -881,7 +825,7 @@ static cJSON *rule_body(const char *etag, const char *display, const char *desc,
 	if (desc)
 		cJSON_AddStringToObject(p, "description", desc);
 	cJSON_AddBoolToObject(p, "enabled", enabled);
-	cJSON_AddStringToObject(p, "productFilter", MDC_PRODUCT_FILTER);
+	cJSON_AddStringToObject(p, "productFilter", MDC_PRODUCT_FILTER_MDC);
 	if (!sev) {
 		cJSON_AddNullToObject(p, "severitiesFilter");
 	} else {
@@ -892,7 +836,7 @@ static cJSON *rule_body(const char *etag, const char *display, const char *desc,
 	}
 	add_names(p, "displayNamesFilter", inc);
 	add_names(p, "displayNamesExcludeFilter", exc);
-	cJSON_AddStringToObject(p, "alertRuleTemplateName", tmpl ? tmpl : MDC_RULE_TEMPLATE);
+	cJSON_AddStringToObject(p, "alertRuleTemplateName", tmpl ? tmpl : MDC_RULE_TEMPLATE_MDC);
 	return b;
 }
 
@@ -904,7 +848,7 @@ static unsigned norm_sev(unsigned m)
 static void plan_rule(struct ctx *c)
 {
 	const struct mdc_incident_rule *ir = &c->cfg->incident_rule;
-	const struct mdc_alert_rule *r = find_rule(c);
+	const struct mdc_alert_rule *r = mdc_workspace_mdc_rule(&c->act->workspace);
 	const char *display;
 	unsigned want_sev = norm_sev(ir->severities);
 	size_t i;
@@ -1011,7 +955,7 @@ static void plan_workspace_notes(struct ctx *c)
 {
 	const struct mdc_workspace_actual *w = &c->act->workspace;
 	const struct mdc_incident_rule *ir = &c->cfg->incident_rule;
-	const struct mdc_alert_rule *r = find_rule(c);
+	const struct mdc_alert_rule *r = mdc_workspace_mdc_rule(&c->act->workspace);
 	bool rule_on = ir->present ? ir->enabled : (r && r->enabled);
 	bool mtp_incidents = false, mtp_alerts = false;
 
@@ -1031,7 +975,7 @@ static void plan_workspace_notes(struct ctx *c)
 		    "Sentinel > Content hub > Microsoft Defender for Cloud > Open connector page "
 		    "> Tenant-based > Connect. Observed: solution installed: %s; "
 		    "MicrosoftThreatProtection connector with alerts Enabled: %s",
-		    find_package(w->installed, w->ninstalled) ? "yes" : "no",
+		    mdc_package_find_mdc(w->installed, w->ninstalled) ? "yes" : "no",
 		    mtp_alerts ? "yes" : "no");
 	if (rule_on && mtp_incidents)
 		note_add(
@@ -1118,7 +1062,7 @@ static void plan_unselected(struct ctx *c, const struct mdc_sub_actual *const *s
 
 		if (mdc_config_selects(c->cfg, &f))
 			continue;
-		v = asc_connectors(c, s->id, &nv);
+		nv = mdc_workspace_asc_connectors(&v, w, s->id);
 		for (size_t j = 0; j < nv; j++)
 			connector_delete(
 			    c, s->id, v[j],
@@ -1203,10 +1147,10 @@ int mdc_plan_build(struct mdc_plan **out, const struct mdc_config *cfg,
 	c.cfg = cfg;
 	c.act = act;
 	c.cat = mdc_catalog_builtin();
-	c.api.pricings = opts->api.pricings ? opts->api.pricings : "2024-01-01";
-	c.api.settings = opts->api.settings ? opts->api.settings : "2022-05-01";
-	c.api.providers = opts->api.providers ? opts->api.providers : "2022-12-01";
-	c.api.insights = opts->api.insights ? opts->api.insights : "2025-09-01";
+	c.api.pricings = opts->api.pricings ? opts->api.pricings : MDC_API_PRICINGS;
+	c.api.settings = opts->api.settings ? opts->api.settings : MDC_API_SETTINGS;
+	c.api.providers = opts->api.providers ? opts->api.providers : MDC_API_PROVIDERS;
+	c.api.insights = opts->api.insights ? opts->api.insights : MDC_API_INSIGHTS;
 	c.p = mdc_xcalloc(1, sizeof(*c.p));
 	c.p->format_version = MDC_PLAN_FORMAT_VERSION;
 	c.p->created_at = opts->now;
