@@ -92,6 +92,22 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 	return 0;
 }
 
+int cli_option_error(const char *cmd, char **argv, const char *shortopts)
+{
+	const char *arg = argv[optind - 1], *p;
+
+	if (!strncmp(arg, "--", 2)) {
+		/* getopt_long sets optopt to 0 for an unknown long option, else to its value */
+		if (!optopt)
+			return cli_usage(cmd, "unknown option '%.*s'", (int)strcspn(arg, "="), arg);
+		return cli_usage(cmd, "option '%s' needs a value", arg);
+	}
+	if (optopt > 0 && optopt < 256 && optopt != ':' && (p = strchr(shortopts, optopt)) &&
+	    p[1] == ':')
+		return cli_usage(cmd, "option '-%c' needs a value", optopt);
+	return cli_usage(cmd, "unknown option '-%c'", optopt > 0 && optopt < 256 ? optopt : '?');
+}
+
 int cli_common_check(struct cli_common *c, const char *cmd, bool need_config)
 {
 	if (c->git_url && !c->git_path) {

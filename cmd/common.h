@@ -74,6 +74,10 @@ void cli_common_init(struct cli_common *c);
 /* Handles one option code of CLI_COMMON_LONGOPTS. Returns 1 if handled, 0 if the code is
  * not a common option, -1 on a bad value (message printed; the caller exits 64). */
 int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char *arg);
+/* Prints the usage error for getopt_long's '?' (opterr 0, optstring without a leading ':'):
+ * an unknown option, or an option given without its value, named as the user wrote it.
+ * shortopts is the optstring given to getopt_long. Returns EXIT_USAGE. */
+int cli_option_error(const char *cmd, char **argv, const char *shortopts);
 /* Checks combinations (-f or --git...). Returns 0 or prints and returns -1. */
 int cli_common_check(struct cli_common *c, const char *cmd, bool need_config);
 /* Whether to colour output on stream fd (a terminal, and neither --no-color nor NO_COLOR). */

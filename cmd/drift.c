@@ -848,8 +848,7 @@ static int parse_args(struct drift_opts *o, int argc, char **argv)
 			o->la_endpoint = optarg;
 			break;
 		case '?':
-			return cli_usage("drift", "unknown option or missing value: '%s'",
-			                 argv[optind - 1]);
+			return cli_option_error("drift", argv, CLI_COMMON_SHORTOPTS);
 		default:
 			if (cli_common_option(&o->c, "drift", opt, optarg) <= 0)
 				return EXIT_USAGE;

@@ -75,7 +75,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "help") && argc > 2) {
+		/* 'mdcctl help plan' is 'mdcctl plan --help' (git's help) */
+		char *help_argv[] = {argv[2], "--help", NULL};
+
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return finish(commands[i].fn(2, help_argv));
+		argc--; /* not a command: say so below */
+		argv++;
+	} else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	           !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return finish(EXIT_OK);
 	}

@@ -374,8 +374,7 @@ static int parse_args(struct watch *w, int argc, char **argv)
 			w->once = true;
 			break;
 		case '?':
-			return cli_usage("watch", "unknown option or missing value: '%s'",
-			                 argv[optind - 1]);
+			return cli_option_error("watch", argv, CLI_COMMON_SHORTOPTS);
 		default:
 			if (cli_common_option(&w->c, "watch", opt, optarg) <= 0)
 				return EXIT_USAGE;
