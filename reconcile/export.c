@@ -136,6 +136,25 @@ static const struct mdc_ext_actual **known_exts(const struct mdc_catalog_plan *c
 	return v;
 }
 
+/* One extension in a plan's canonical text: name, state, and while enabled its
+ * properties sorted by key. Shared by the actual and the desired side so that equal
+ * settings give equal text. */
+static void ext_key(struct mdc_buf *b, const char *name, bool enabled,
+                    const struct mdc_kvlist *properties)
+{
+	mdc_buf_addf(b, "%s=%d", name, enabled);
+	if (enabled && properties->n) {
+		struct mdc_kvlist props = {0};
+
+		mdc_kvlist_copy(&props, properties);
+		qsort(props.v, props.n, sizeof(*props.v), cmp_kv);
+		for (size_t k = 0; k < props.n; k++)
+			mdc_buf_addf(b, "{%s=%s}", props.v[k].key, props.v[k].value);
+		mdc_kvlist_clear(&props);
+	}
+	mdc_buf_addch(b, ';');
+}
+
 /* Canonical text of what the file can say about a plan: tier, sub-plan (when the
  * catalogue knows it), known extensions with their properties while enabled. */
 static char *actual_key(const struct mdc_catalog_plan *cp, const struct mdc_pricing *p)
@@ -150,19 +169,8 @@ static char *actual_key(const struct mdc_catalog_plan *cp, const struct mdc_pric
 	             p->sub_plan && mdc_catalog_plan_has_sub_plan(cp, p->sub_plan) ? p->sub_plan
 	                                                                           : "");
 	x = known_exts(cp, p, &n);
-	for (size_t i = 0; i < n; i++) {
-		struct mdc_kvlist props = {0};
-
-		mdc_buf_addf(&b, "%s=%d", x[i]->name, x[i]->enabled);
-		if (x[i]->enabled && x[i]->properties.n) {
-			mdc_kvlist_copy(&props, &x[i]->properties);
-			qsort(props.v, props.n, sizeof(*props.v), cmp_kv);
-			for (size_t k = 0; k < props.n; k++)
-				mdc_buf_addf(&b, "{%s=%s}", props.v[k].key, props.v[k].value);
-			mdc_kvlist_clear(&props);
-		}
-		mdc_buf_addch(&b, ';');
-	}
+	for (size_t i = 0; i < n; i++)
+		ext_key(&b, x[i]->name, x[i]->enabled, &x[i]->properties);
 	free(x);
 	return mdc_buf_detach(&b);
 }
@@ -186,19 +194,8 @@ static char *desired_key(const struct mdc_plan_desired *d)
 	if (d->nexts)
 		memcpy(x, d->exts, d->nexts * sizeof(*x));
 	qsort(x, d->nexts, sizeof(*x), cmp_ext_d);
-	for (size_t i = 0; i < d->nexts; i++) {
-		struct mdc_kvlist props = {0};
-
-		mdc_buf_addf(&b, "%s=%d", x[i].name, x[i].enabled);
-		if (x[i].enabled && x[i].properties.n) {
-			mdc_kvlist_copy(&props, &x[i].properties);
-			qsort(props.v, props.n, sizeof(*props.v), cmp_kv);
-			for (size_t k = 0; k < props.n; k++)
-				mdc_buf_addf(&b, "{%s=%s}", props.v[k].key, props.v[k].value);
-			mdc_kvlist_clear(&props);
-		}
-		mdc_buf_addch(&b, ';');
-	}
+	for (size_t i = 0; i < d->nexts; i++)
+		ext_key(&b, x[i].name, x[i].enabled, &x[i].properties);
 	free(x);
 	return mdc_buf_detach(&b);
 }
