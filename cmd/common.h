@@ -48,7 +48,7 @@ enum {
 	"--git-path)\n"                                                                            \
 	"      --git-ref REF        branch, tag or commit id (default: HEAD of the remote)\n"      \
 	"      --git-path PATH      path of the config inside the repository\n"                    \
-	"      --git-cache DIR      clone cache (default $XDG_CACHE_HOME/mdcctl)\n"                \
+	"      --git-cache DIR      clone cache (default $XDG_CACHE_HOME/mdcctl/git)\n"            \
 	"      --arm-endpoint URL   Azure Resource Manager (env MDCCTL_ARM_ENDPOINT)\n"            \
 	"      --authority-host URL Entra ID authority (env AZURE_AUTHORITY_HOST)\n"               \
 	"      --ca-file PATH       trust this CA as well (env MDCCTL_CA_FILE)\n"                  \

@@ -69,6 +69,17 @@ else
 	echo "FAIL help of no command: exit $rc"; cat "$tmp/out"; fail=$((fail + 1))
 fi
 
+# --help and the man page give the same default clone cache
+man=$(dirname "$0")/../../doc/mdcctl.1
+for c in plan drift watch; do
+	d=$("$mdcctl" $c --help | sed -n 's/.*--git-cache DIR.*(default \(.*\))$/\1/p')
+	if [ -n "$d" ] && grep -qxF ".IR $d )." "$man"; then
+		echo "ok   $c --help: --git-cache default $d as in mdcctl(1)"; pass=$((pass + 1))
+	else
+		echo "FAIL $c --help: --git-cache default '$d' is not in mdcctl(1)"; fail=$((fail + 1))
+	fi
+done
+
 # the bash completion offers the commands after 'help'
 comp=$(dirname "$0")/../../contrib/bash-completion/mdcctl
 if command -v bash >/dev/null; then
