@@ -590,14 +590,38 @@ static struct run *runs(struct mdc_strvec *v, size_t *nruns)
 	return r;
 }
 
+/* Appends v as a list of runs, "- N subscriptions: text" for repeated lines, while out
+ * plus reserve stays 200 bytes clear of limit; returns how many runs did not fit. */
+static size_t runs_md(struct mdc_buf *out, struct mdc_strvec *v, size_t limit, size_t reserve)
+{
+	struct mdc_buf b = MDC_BUF_INIT;
+	size_t nr, omitted = 0;
+	struct run *r = runs(v, &nr);
+
+	for (size_t i = 0; i < nr; i++) {
+		mdc_buf_reset(&b);
+		if (r[i].count > 1)
+			mdc_buf_addf(&b, "- %zu subscriptions: %s\n", r[i].count, r[i].text);
+		else
+			mdc_buf_addf(&b, "- %s\n", r[i].text);
+		if (out->len + b.len + reserve + 200 > limit) {
+			omitted = nr - i;
+			break;
+		}
+		mdc_buf_add(out, b.ptr, b.len);
+	}
+	free(r);
+	mdc_buf_release(&b);
+	return omitted;
+}
+
 /* Tenant-scale markdown: identical changes across subscriptions are counted, not listed. */
 static void aggregated_md(struct mdc_buf *out, const struct mdc_plan *p, size_t limit,
                           const char *hint)
 {
 	struct mdc_strvec lines = {0}, notes = {0};
 	struct mdc_buf b = MDC_BUF_INIT, tail = MDC_BUF_INIT;
-	struct run *r;
-	size_t nr, omitted = 0;
+	size_t omitted = 0;
 
 	head_md(out, p);
 	mdc_buf_addf(&tail, "\nThis plan is too large to list in full: identical changes are "
@@ -621,36 +645,10 @@ static void aggregated_md(struct mdc_buf *out, const struct mdc_plan *p, size_t 
 		mdc_strvec_push(&notes, b.ptr);
 	}
 
-	r = runs(&notes, &nr);
-	for (size_t i = 0; i < nr; i++) {
-		mdc_buf_reset(&b);
-		if (r[i].count > 1)
-			mdc_buf_addf(&b, "- %zu subscriptions: %s\n", r[i].count, r[i].text);
-		else
-			mdc_buf_addf(&b, "- %s\n", r[i].text);
-		if (out->len + b.len + tail.len + 200 > limit) {
-			omitted += nr - i;
-			break;
-		}
-		mdc_buf_add(out, b.ptr, b.len);
-	}
-	free(r);
+	omitted += runs_md(out, &notes, limit, tail.len);
 
 	mdc_buf_adds(out, "\n<details open><summary>Changes</summary>\n\n");
-	r = runs(&lines, &nr);
-	for (size_t i = 0; i < nr; i++) {
-		mdc_buf_reset(&b);
-		if (r[i].count > 1)
-			mdc_buf_addf(&b, "- %zu subscriptions: %s\n", r[i].count, r[i].text);
-		else
-			mdc_buf_addf(&b, "- %s\n", r[i].text);
-		if (out->len + b.len + tail.len + 200 > limit) {
-			omitted += nr - i;
-			break;
-		}
-		mdc_buf_add(out, b.ptr, b.len);
-	}
-	free(r);
+	omitted += runs_md(out, &lines, limit, tail.len);
 	mdc_buf_adds(out, "\n</details>\n");
 	if (omitted)
 		mdc_buf_addf(out, "\n%zu more kinds of change or note not shown.\n", omitted);
