@@ -1259,7 +1259,7 @@ static int cmp_plan_sub(const void *x, const void *y)
 	return strcmp(((const struct mdc_plan_sub *)x)->id, ((const struct mdc_plan_sub *)y)->id);
 }
 
-static void count(struct mdc_plan_counts *k, const struct mdc_plan_item *it)
+void mdc_plan_count_item(struct mdc_plan_counts *k, const struct mdc_plan_item *it)
 {
 	if (it->blocked) {
 		k->blocked++;
@@ -1291,7 +1291,7 @@ static void finalize(struct mdc_plan *p)
 		memset(&p->subs[i].counts, 0, sizeof(p->subs[i].counts));
 	for (size_t i = 0; i < p->nitems; i++) {
 		const struct mdc_plan_item *it = &p->items[i];
-		count(&p->counts, it);
+		mdc_plan_count_item(&p->counts, it);
 		if (!it->subscription)
 			continue;
 		struct mdc_plan_sub key = {.id = it->subscription};
@@ -1299,7 +1299,7 @@ static void finalize(struct mdc_plan *p)
 		    p->nsubs ? bsearch(&key, p->subs, p->nsubs, sizeof(*p->subs), cmp_plan_sub)
 		             : NULL;
 		if (s)
-			count(&s->counts, it);
+			mdc_plan_count_item(&s->counts, it);
 	}
 }
 

@@ -140,6 +140,9 @@ void mdc_plan_free(struct mdc_plan *p); /* accepts NULL */
 const struct mdc_plan_item *mdc_plan_find(const struct mdc_plan *p, const char *id);
 /* True if the item changes something (not noop) and is not blocked. */
 bool mdc_plan_item_applies(const struct mdc_plan_item *it);
+/* Adds it to k: create = add, update and register = change, delete = remove, noop =
+ * noop; a blocked item counts only as blocked. */
+void mdc_plan_count_item(struct mdc_plan_counts *k, const struct mdc_plan_item *it);
 /* True if the plan has anything to apply or anything blocked. */
 bool mdc_plan_has_changes(const struct mdc_plan *p);
 

@@ -518,15 +518,7 @@ static bool detailed_md(struct mdc_buf *out, const struct mdc_plan *p, size_t li
 		size_t end = n;
 
 		while (end < p->nitems && same_group(first, &p->items[order[end]])) {
-			const struct mdc_plan_item *it = &p->items[order[end]];
-			if (it->blocked)
-				c.blocked++;
-			else if (it->action == MDC_ACT_CREATE)
-				c.add++;
-			else if (it->action == MDC_ACT_UPDATE || it->action == MDC_ACT_REGISTER)
-				c.change++;
-			else if (it->action == MDC_ACT_DELETE)
-				c.remove++;
+			mdc_plan_count_item(&c, &p->items[order[end]]);
 			end++;
 		}
 		if (c.add || c.change || c.remove || c.blocked) {
