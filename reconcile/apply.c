@@ -962,28 +962,17 @@ struct fresh {
 	const char *ws;
 };
 
-/* Case-insensitive strstr (strcasestr is a GNU extension). */
-static bool contains_i(const char *s, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *s; s++)
-		if (!strncasecmp(s, needle, n))
-			return true;
-	return false;
-}
-
 static enum obj_kind classify(const char *path)
 {
-	if (contains_i(path, "/providers/Microsoft.Security/pricings/"))
+	if (mdc_str_contains_i(path, "/providers/Microsoft.Security/pricings/"))
 		return OBJ_PRICING;
-	if (contains_i(path, "/providers/Microsoft.Security/settings/"))
+	if (mdc_str_contains_i(path, "/providers/Microsoft.Security/settings/"))
 		return OBJ_SYNC;
-	if (contains_i(path, "/providers/Microsoft.SecurityInsights/dataConnectors/"))
+	if (mdc_str_contains_i(path, "/providers/Microsoft.SecurityInsights/dataConnectors/"))
 		return OBJ_CONNECTOR;
-	if (contains_i(path, "/providers/Microsoft.SecurityInsights/alertRules/"))
+	if (mdc_str_contains_i(path, "/providers/Microsoft.SecurityInsights/alertRules/"))
 		return OBJ_RULE;
-	if (contains_i(path, "/providers/Microsoft.SecurityInsights/contentPackages/"))
+	if (mdc_str_contains_i(path, "/providers/Microsoft.SecurityInsights/contentPackages/"))
 		return OBJ_PACKAGE;
 	return OBJ_OTHER;
 }

@@ -1018,10 +1018,15 @@ static void blocked_sub(struct ctx *c, const struct mdc_sub_actual *s)
 {
 	size_t i = item_new(c, MDC_ITEM_SUBSCRIPTION, s->id, mdc_xasprintf("sub/%s", s->id),
 	                    sub_path(s->id), MDC_ACT_NOOP);
+	const char *why = s->error.message ? s->error.message : mdc_errcode_name(s->error.code);
+	const char *code = s->error.arm_code;
+
 	item_reason(c, i, "the subscription is selected");
-	item_block(c, i, "cannot read the subscription: %s%s%s",
-	           s->error.message ? s->error.message : mdc_errcode_name(s->error.code),
-	           s->error.arm_code ? " " : "", s->error.arm_code ? s->error.arm_code : "");
+	/* The transport's messages already name the ARM code: add it only when missing. */
+	if (code && *code && !mdc_str_contains_i(why, code))
+		item_block(c, i, "cannot read the subscription: %s (%s)", why, code);
+	else
+		item_block(c, i, "cannot read the subscription: %s", why);
 }
 
 static void add_sub_fingerprints(struct ctx *c, const struct mdc_sub_actual *s)

@@ -190,6 +190,16 @@ bool mdc_guid_normalize(const char *s, char out[37])
 	return true;
 }
 
+bool mdc_str_contains_i(const char *s, const char *needle)
+{
+	size_t n = needle ? strlen(needle) : 0;
+
+	for (; s && needle && *s; s++)
+		if (!strncasecmp(s, needle, n))
+			return true;
+	return false;
+}
+
 bool mdc_streq_i(const char *a, const char *b)
 {
 	if (!a || !b)

@@ -47,7 +47,7 @@ struct mdc_strmap {
 	struct mdc_strmap_slot {
 		char *key;
 		void *value;
-	} *slots;
+	} * slots;
 	size_t n, cap;
 };
 
@@ -65,6 +65,8 @@ bool mdc_is_guid(const char *s);
 bool mdc_guid_normalize(const char *s, char out[37]);
 /* ASCII case-insensitive equality; NULLs are equal only to NULL. */
 bool mdc_streq_i(const char *a, const char *b);
+/* True if needle occurs in s, ASCII case-insensitively (strcasestr is a GNU extension). */
+bool mdc_str_contains_i(const char *s, const char *needle);
 /* NULL-safe strcmp equality. */
 bool mdc_streq(const char *a, const char *b);
 /* Damerau-free Levenshtein distance, case-insensitive, capped at cap+1. */

@@ -744,6 +744,43 @@ TEST(blocked_workspace_not_onboarded_and_read_error)
 	done(&f);
 }
 
+/* The transport's message already names the ARM code; the blocked reason must not
+ * repeat it after the request id, and a message without it gets it in parentheses. */
+TEST(blocked_read_error_names_the_arm_code_once)
+{
+	struct fixture f;
+	struct mdc_buf s = MDC_BUF_INIT;
+	long i;
+
+	add_sub(&s, S1, "A", NULL, "{'name':'Arm','tier':'Standard'}");
+	mdc_buf_addf(&s,
+	             ",{'id':'%s','display_name':'B','error':{'code':-9,'http_status':403,"
+	             "'arm_code':'AuthorizationFailed','message':'GET /subscriptions/%s/providers/"
+	             "Microsoft.Security/pricings: 403 Forbidden (AuthorizationFailed): denied "
+	             "(x-ms-request-id r1)'}}",
+	             S2, S2);
+	mdc_buf_addf(&s,
+	             ",{'id':'%s','display_name':'C','error':{'code':-9,'http_status':403,"
+	             "'arm_code':'AuthorizationFailed','message':'no access'}}",
+	             S3);
+	ASSERT_EQ_INT(0, build(&f,
+	                       "subscriptions:\n  select:\n    - id: " S1 "\n    - id: " S2
+	                       "\n    - id: " S3 "\n",
+	                       s.ptr, NULL));
+	i = idx(f.plan, "sub/" S2);
+	ASSERT(i >= 0);
+	ASSERT_EQ_STR("cannot read the subscription: GET /subscriptions/" S2
+	              "/providers/Microsoft.Security/pricings: 403 Forbidden "
+	              "(AuthorizationFailed): denied (x-ms-request-id r1)",
+	              f.plan->items[i].blocked);
+	i = idx(f.plan, "sub/" S3);
+	ASSERT(i >= 0);
+	ASSERT_EQ_STR("cannot read the subscription: no access (AuthorizationFailed)",
+	              f.plan->items[i].blocked);
+	mdc_buf_release(&s);
+	done(&f);
+}
+
 TEST(solution_install_upgrade_minimum_and_catalog_missing)
 {
 	struct fixture f;
