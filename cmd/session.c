@@ -17,9 +17,8 @@ void cli_log_line(void *ctx, const char *line)
 	fprintf(stderr, "mdcctl: %s\n", line);
 }
 
-static int load_from_git(struct cli_session *s, struct mdc_diags *diags)
+int cli_git_read(const struct cli_common *o, struct mdc_gitsrc_result *res)
 {
-	const struct cli_common *o = s->opt;
 	struct mdc_gitsrc_opts go = {
 	    .url = o->git_url,
 	    .ref = o->git_ref,
@@ -28,15 +27,24 @@ static int load_from_git(struct cli_session *s, struct mdc_diags *diags)
 	    .ca_file = o->ca_file,
 	    .token = getenv("MDCCTL_GIT_TOKEN"),
 	};
-	struct mdc_gitsrc_result res = MDC_GITSRC_RESULT_INIT;
 	struct mdc_error err = MDC_ERROR_INIT;
-	int rc = EXIT_OK;
 
-	if (mdc_gitsrc_read(&res, &go, &err) < 0) {
+	if (mdc_gitsrc_read(res, &go, &err) < 0) {
 		cli_report(&err);
-		rc = EXIT_FAIL;
-		goto cleanup;
+		mdc_error_clear(&err);
+		return EXIT_FAIL;
 	}
+	return EXIT_OK;
+}
+
+static int load_from_git(struct cli_session *s, struct mdc_diags *diags)
+{
+	const struct cli_common *o = s->opt;
+	struct mdc_gitsrc_result res = MDC_GITSRC_RESULT_INIT;
+	int rc;
+
+	if ((rc = cli_git_read(o, &res)) != EXIT_OK)
+		goto cleanup;
 	s->git_commit = mdc_xstrdup(res.commit);
 	s->git_ref = res.resolved_ref ? mdc_xstrdup(res.resolved_ref) : NULL;
 	s->source = mdc_xasprintf("%s@%.12s:%s", res.url ? res.url : "", res.commit, o->git_path);
@@ -44,7 +52,6 @@ static int load_from_git(struct cli_session *s, struct mdc_diags *diags)
 		rc = EXIT_FAIL;
 cleanup:
 	mdc_gitsrc_result_release(&res);
-	mdc_error_clear(&err);
 	return rc;
 }
 
