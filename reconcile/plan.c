@@ -680,15 +680,24 @@ static void plan_subscription(struct ctx *c, const struct mdc_sub_actual *s,
 	if (sub_mode && eff->connected == MDC_FALSE) {
 		/* Disconnecting runs in reverse: sync off, connectors deleted, then plans. */
 		const struct mdc_connector **v;
+		size_t *del, first;
 		n = mdc_workspace_asc_connectors(&v, &c->act->workspace, sp.sub);
+		del = mdc_xcalloc(n + 1, sizeof(*del));
 		plan_sync(c, &sp);
 		for (size_t k = 0; k < n; k++) {
-			size_t i = connector_delete(c, sp.sub, v[k], "connected is false");
+			del[k] = connector_delete(c, sp.sub, v[k], "connected is false");
 			if (eff->bidirectional_sync == MDC_FALSE)
-				item_dep(c, i, sp.sync);
+				item_dep(c, del[k], sp.sync);
 		}
 		free(v);
+		/* The plans change only once no connector needs them: the first pricing write
+		 * (the pricing chain's head) waits for every connector delete. */
+		first = c->p->nitems;
 		plan_pricings(c, &sp);
+		if (first < c->p->nitems && IT(c, first)->kind == MDC_ITEM_PRICING)
+			for (size_t k = 0; k < n; k++)
+				item_dep(c, first, del[k]);
+		free(del);
 		return;
 	}
 	plan_pricings(c, &sp);
