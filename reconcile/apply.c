@@ -234,6 +234,7 @@ enum phase {
 	PH_POLL,    /* provider: GET until Registered */
 	PH_REREAD,  /* Sentinel object: GET after a 409 */
 	PH_REWRITE, /* Sentinel object: the PUT after the re-read */
+	PH_PREREAD, /* pricing: GET before writing extensions after a tier change */
 };
 
 struct engine;
@@ -503,6 +504,69 @@ static char *failed_extensions(const cJSON *body)
 	return b.len ? mdc_buf_detach(&b) : NULL;
 }
 
+/* True for the second write of a Free -> Standard change: the extensions' PUT. */
+static bool writes_extensions_after_tier(const struct mdc_plan_item *it)
+{
+	size_t n = strlen(it->id);
+	return it->kind == MDC_ITEM_PRICING && n > 11 && !strcmp(it->id + n - 11, "/extensions");
+}
+
+/*
+ * The extension list changes when a plan turns Standard (Azure enables some by default;
+ * reference §2.6-§2.7), and whether a PUT keeps the extensions it leaves out is not
+ * documented. So the extensions' PUT carries the list as read right before it, with the
+ * planned extensions replacing theirs: none is dropped by omission. Properties of a
+ * disabled extension are not sent (a 500 otherwise, §2.7).
+ */
+char *mdc_apply_merge_extensions(const char *planned, const cJSON *read)
+{
+	cJSON *want = cJSON_Parse(planned), *wext, *it;
+	const cJSON *rext = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(read, "properties"), "extensions");
+	char *out = NULL, *text;
+
+	wext = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(want, "properties"), "extensions");
+	if (!cJSON_IsArray(wext) || !cJSON_IsArray(rext))
+		goto done;
+	cJSON_ArrayForEach(it, rext)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+		const cJSON *en = cJSON_GetObjectItemCaseSensitive(it, "isEnabled");
+		const cJSON *props =
+		    cJSON_GetObjectItemCaseSensitive(it, "additionalExtensionProperties");
+		const cJSON *w;
+		bool planned_already = false;
+		cJSON *x;
+
+		if (!cJSON_IsString(name))
+			continue;
+		cJSON_ArrayForEach(w, wext)
+		{
+			const cJSON *wn = cJSON_GetObjectItemCaseSensitive(w, "name");
+			if (cJSON_IsString(wn) && !strcasecmp(wn->valuestring, name->valuestring))
+				planned_already = true;
+		}
+		if (planned_already)
+			continue;
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "name", name->valuestring);
+		cJSON_AddStringToObject(x, "isEnabled",
+		                        cJSON_IsString(en) ? en->valuestring : "False");
+		if (cJSON_IsObject(props) && cJSON_IsString(en) &&
+		    !strcasecmp(en->valuestring, "True"))
+			cJSON_AddItemToObject(x, "additionalExtensionProperties",
+			                      cJSON_Duplicate(props, 1));
+		cJSON_AddItemToArray(wext, x);
+	}
+	text = cJSON_PrintUnformatted(want);
+	out = text ? mdc_xstrdup(text) : NULL;
+	cJSON_free(text);
+done:
+	cJSON_Delete(want);
+	return out;
+}
+
 static void pricing_done(struct node *n, int status, const cJSON *body, const struct mdc_error *err)
 {
 	struct engine *e = n->e;
@@ -510,6 +574,21 @@ static void pricing_done(struct node *n, int status, const cJSON *body, const st
 	int wait = e->o.conflict_wait_ms > 0 ? e->o.conflict_wait_ms : DEFAULT_CONFLICT_WAIT_MS;
 	char *bad;
 
+	if (n->phase == PH_PREREAD) {
+		char *merged;
+		if (err) {
+			fail(n, err, "%s", "cannot read the plan before writing its extensions");
+			return;
+		}
+		merged = mdc_apply_merge_extensions(node_body(n), body);
+		if (merged) {
+			free(n->body);
+			n->body = merged;
+		}
+		n->phase = PH_WRITE;
+		send_request(n, n->it->req.method, node_path(n), node_body(n));
+		return;
+	}
 	if (err && status == 409 && !is_registration_conflict(err) && n->conflicts < retries) {
 		/* Another pricing write of this subscription is in flight (reference §2.7);
 		 * it settles within seconds, so wait and PUT again. */
@@ -731,6 +810,11 @@ static void start_node(struct engine *e, struct node *n)
 	if (it->kind == MDC_ITEM_CONNECTOR && it->action == MDC_ACT_CREATE &&
 	    !redirect_create(e, n))
 		return;
+	if (writes_extensions_after_tier(it)) {
+		n->phase = PH_PREREAD;
+		send_request(n, "GET", it->req.path, NULL);
+		return;
+	}
 	send_request(n, it->req.method, node_path(n), node_body(n));
 }
 

@@ -176,4 +176,10 @@ void mdc_apply_lock_release(struct mdc_apply_lock *l);
 /* Static names: "applied", "failed", ... */
 const char *mdc_apply_status_name(enum mdc_apply_status s);
 
+/* The body of the extensions' PUT after a Free -> Standard change: planned (the plan's
+ * JSON body) with every extension of read (the pricing as just read) that it does not name
+ * added as read, so that none is dropped by omission. Returns a new string (caller frees),
+ * or NULL when either side has no extensions list. Used by mdc_apply; public for tests. */
+char *mdc_apply_merge_extensions(const char *planned, const cJSON *read);
+
 #endif

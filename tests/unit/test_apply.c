@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include <cjson/cJSON.h>
+
 #include "harness.h"
 
 #define REQ(path)                                                                                  \
@@ -235,6 +237,34 @@ TEST(status_names)
 	ASSERT(!strcmp(mdc_apply_status_name(MDC_APPLY_APPLIED), "applied"));
 	ASSERT(!strcmp(mdc_apply_status_name(MDC_APPLY_SKIPPED), "skipped"));
 	ASSERT(!strcmp(mdc_apply_status_name(MDC_APPLY_STATUS_MAX), "?"));
+}
+
+TEST(extensions_put_keeps_what_it_does_not_name)
+{
+	static const char planned[] =
+	    "{\"properties\":{\"pricingTier\":\"Standard\",\"extensions\":[{\"name\":"
+	    "\"MdeDesignatedSubscription\",\"isEnabled\":\"True\"}]}}";
+	cJSON *read = cJSON_Parse(
+	    "{\"name\":\"VirtualMachines\",\"properties\":{\"pricingTier\":\"Standard\","
+	    "\"extensions\":[{\"name\":\"AgentlessVmScanning\",\"isEnabled\":\"True\","
+	    "\"additionalExtensionProperties\":{\"ExclusionTags\":\"[]\"},\"operationStatus\":"
+	    "{\"code\":\"Succeeded\"}},{\"name\":\"MdeDesignatedSubscription\",\"isEnabled\":"
+	    "\"False\"},{\"name\":\"Other\",\"isEnabled\":\"False\","
+	    "\"additionalExtensionProperties\":{\"x\":\"1\"}}]}}");
+	char *merged = mdc_apply_merge_extensions(planned, read);
+
+	ASSERT(merged != NULL);
+	/* The planned extension wins; the others come as read, without operationStatus, and
+	 * a disabled one without its properties (reference §2.7: a 500 otherwise). */
+	ASSERT_EQ_STR("{\"properties\":{\"pricingTier\":\"Standard\",\"extensions\":["
+	              "{\"name\":\"MdeDesignatedSubscription\",\"isEnabled\":\"True\"},"
+	              "{\"name\":\"AgentlessVmScanning\",\"isEnabled\":\"True\","
+	              "\"additionalExtensionProperties\":{\"ExclusionTags\":\"[]\"}},"
+	              "{\"name\":\"Other\",\"isEnabled\":\"False\"}]}}",
+	              merged);
+	free(merged);
+	ASSERT(mdc_apply_merge_extensions("{\"properties\":{}}", read) == NULL);
+	cJSON_Delete(read);
 }
 
 int main(int argc, char **argv)
