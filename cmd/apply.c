@@ -201,7 +201,8 @@ static void print_json(const struct mdc_plan *p, const struct mdc_apply_result *
 	t = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (t) {
-		printf("%s\n", t);
+		cli_write_stdout(t, strlen(t));
+		cli_write_stdout("\n", 1);
 		cJSON_free(t);
 	}
 }
@@ -353,8 +354,7 @@ int cmd_apply(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case '?':
-			return cli_usage("apply", "unknown option or missing value: '%s'",
-			                 argv[optind - 1]);
+			return cli_option_error("apply", argv, CLI_COMMON_SHORTOPTS);
 		default:
 			if (cli_common_option(&c, "apply", opt, optarg) <= 0)
 				return EXIT_USAGE;

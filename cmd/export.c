@@ -270,8 +270,7 @@ int cmd_export(int argc, char **argv)
 			schema = optarg;
 			break;
 		case '?':
-			rc = cli_usage("export", "unknown option or missing value: '%s'",
-			               argv[optind - 1]);
+			rc = cli_option_error("export", argv, "o:" CLI_COMMON_SHORTOPTS);
 			goto cleanup;
 		default:
 			if (cli_common_option(&c, "export", opt, optarg) <= 0) {

@@ -107,8 +107,7 @@ int cmd_plan(int argc, char **argv)
 			hint = optarg;
 			break;
 		case '?':
-			return cli_usage("plan", "unknown option or missing value: '%s'",
-			                 argv[optind - 1]);
+			return cli_option_error("plan", argv, "o:" CLI_COMMON_SHORTOPTS);
 		default:
 			if ((rc = cli_common_option(&c, "plan", opt, optarg)) <= 0)
 				return EXIT_USAGE;
@@ -161,7 +160,10 @@ int cmd_plan(int argc, char **argv)
 		}
 	}
 	cli_render(&b, plan, fmt, &c, hint ? hint : out);
-	fwrite(b.ptr, 1, b.len, stdout);
+	if (cli_write_stdout(b.ptr, b.len) < 0) {
+		rc = EXIT_FAIL; /* main reports the cause */
+		goto cleanup;
+	}
 	rc = detailed && mdc_plan_has_changes(plan) ? EXIT_CHANGES : EXIT_OK;
 cleanup:
 	mdc_buf_release(&b);
