@@ -4,20 +4,19 @@
 #   scripts/demo.sh [BUILD_DIR]      (default: build, as `make build` makes it)
 set -eu
 cd "$(dirname "$0")/.."
+# emu_start, emu_stop: the emulator plumbing shared with the shell tests
+# shellcheck source=tests/lib/emu.sh
+. tests/lib/emu.sh
 build=$(cd "${1:-build}" && pwd)
 mdcctl=$build/cmd/mdcctl
-mdcemu=$build/tests/emulator/mdcemu
-for b in "$mdcctl" "$mdcemu"; do
+MDCEMU=$build/tests/emulator/mdcemu
+for b in "$mdcctl" "$MDCEMU"; do
 	[ -x "$b" ] || { echo "demo: $b is missing; run 'make build' first" >&2; exit 1; }
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdcctl-demo.XXXXXX")
-emu_pid=
 stop() {
-	if [ -n "$emu_pid" ]; then
-		kill -TERM "$emu_pid" 2>/dev/null || true
-		wait "$emu_pid" 2>/dev/null || true
-	fi
+	emu_stop || true
 	rm -rf "$work"
 }
 trap stop EXIT
@@ -38,25 +37,11 @@ for f in examples/*.yaml; do
 done
 
 step "start mdcemu (the local Azure emulator) with examples/tenant-contoso.json"
-# The emulator changes its own copy of the tenant, never the example.
-cp examples/tenant-contoso.json "$work/tenant.json"
-"$mdcemu" --state "$work/tenant.json" --port-file "$work/port" --tls-dir "$work/tls" \
-	>"$work/emu.out" 2>"$work/emu.err" &
-emu_pid=$!
-i=0
-until grep -q listening "$work/emu.out" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$emu_pid" 2>/dev/null; then
-		echo "demo: mdcemu did not start:" >&2
-		cat "$work/emu.err" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-cat "$work/emu.out"
-# AZURE_* credentials of the emulator's first principal, MDCCTL_ARM_ENDPOINT,
-# AZURE_AUTHORITY_HOST and MDCCTL_CA_FILE: mdcctl talks to the emulator as to Azure.
-. "$work/tls/env"
+# The emulator changes its own copy of the tenant, never the example. emu_start sources its
+# env file: AZURE_* credentials of the emulator's first principal, MDCCTL_ARM_ENDPOINT,
+# AZURE_AUTHORITY_HOST and MDCCTL_CA_FILE; mdcctl talks to the emulator as to Azure.
+emu_start "$work/emu" examples/tenant-contoso.json || { echo "demo: mdcemu did not start" >&2; exit 1; }
+cat "$work/emu/emu.out"
 # Locks live with the demo, not with real applies of this user.
 export XDG_RUNTIME_DIR="$work/run"
 mkdir -m 700 "$XDG_RUNTIME_DIR"

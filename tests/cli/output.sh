@@ -3,15 +3,13 @@
 # exit 1 and one message that names the cause, never "Success"; drift exits 1, not 2.
 #   output.sh MDCCTL MDCEMU STATE CONFIG
 set -u
-mdcctl=$1 mdcemu=$2 state=$3 config=$4
+# shellcheck source=SCRIPTDIR/../lib/emu.sh
+. "$(dirname "$0")/../lib/emu.sh"
+mdcctl=$1 MDCEMU=$2 state=$3 config=$4
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mdc-output.XXXXXX") || exit 1
-emu_pid=
 pass=0 fail=0
 cleanup() {
-	if [ -n "$emu_pid" ]; then
-		kill -TERM "$emu_pid" 2>/dev/null
-		wait "$emu_pid" 2>/dev/null
-	fi
+	emu_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -19,23 +17,10 @@ trap 'exit 1' INT TERM
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
-export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:9
-unset AZURE_CLIENT_CERTIFICATE_PATH AZURE_FEDERATED_TOKEN_FILE ARM_CLIENT_ID ARM_CLIENT_SECRET \
-	IDENTITY_ENDPOINT IDENTITY_HEADER
 export NO_COLOR=1 XDG_CACHE_HOME=$tmp/cache XDG_RUNTIME_DIR=$tmp/run
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-cp "$state" "$tmp/state.json"
-"$mdcemu" --state "$tmp/state.json" --port-file "$tmp/port" --tls-dir "$tmp/tls" \
-	>"$tmp/emu.out" 2>"$tmp/emu.err" &
-emu_pid=$!
-for _ in $(seq 150); do
-	grep -q listening "$tmp/emu.out" 2>/dev/null && break
-	kill -0 "$emu_pid" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q listening "$tmp/emu.out" || { echo "mdcemu did not start:"; cat "$tmp/emu.err"; exit 1; }
-# shellcheck disable=SC1091
-. "$tmp/tls/env"
+# a private emulator; emu_start also keeps the caller's credentials and IMDS out
+emu_start "$tmp" "$state" || exit 1
 unset IDENTITY_ENDPOINT IDENTITY_HEADER
 
 if [ ! -w /dev/full ]; then

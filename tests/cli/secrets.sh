@@ -7,15 +7,13 @@
 # key, the federated assertion, the git token and any access token.
 #   secrets.sh MDCCTL MDCEMU STATE CONFIG
 set -u
-mdcctl=$1 mdcemu=$2 state=$3 config=$4
+# shellcheck source=SCRIPTDIR/../lib/emu.sh
+. "$(dirname "$0")/../lib/emu.sh"
+mdcctl=$1 MDCEMU=$2 state=$3 config=$4
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mdc-secrets.XXXXXX") || exit 1
-emu_pid=
 pass=0 fail=0
 cleanup() {
-	if [ -n "$emu_pid" ]; then
-		kill -TERM "$emu_pid" 2>/dev/null
-		wait "$emu_pid" 2>/dev/null
-	fi
+	emu_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -61,24 +59,13 @@ assertion=$hdr.$pay.$sig
 printf '%s' "$assertion" >"$tmp/federated.jwt"
 
 # ---- the emulator: port 0, its own state copy, bounded start ----
-"$mdcemu" --state "$tmp/state.json" --port-file "$tmp/port" --tls-dir "$tmp/tls" \
-	>"$tmp/emu.out" 2>"$tmp/emu.err" &
-emu_pid=$!
-for _ in $(seq 150); do
-	grep -q listening "$tmp/emu.out" 2>/dev/null && break
-	kill -0 "$emu_pid" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q listening "$tmp/emu.out" || { echo "mdcemu did not start:"; cat "$tmp/emu.err"; exit 1; }
-# shellcheck disable=SC1091
-. "$tmp/tls/env"
+emu_start "$tmp/emu" "$tmp/state.json" || exit 1
 unset IDENTITY_ENDPOINT IDENTITY_HEADER
-emu=$MDCCTL_ARM_ENDPOINT
+emu=$EMU_URL
 secret=$AZURE_CLIENT_SECRET
 [ -n "$secret" ] || { echo "the emulator's env file has no AZURE_CLIENT_SECRET"; exit 1; }
 admin() { # METHOD PATH [BODY-FILE]
-	curl -sS --max-time 20 --cacert "$MDCCTL_CA_FILE" -X "$1" -H 'Content-Type: application/json' \
-		${3:+--data-binary "@$3"} "$emu/_emulator/$2"
+	emu_admin "$1" "$2" ${3:+"@$3"}
 }
 
 # An access token as the emulator issues them: every token it signs starts with the same

@@ -1,11 +1,13 @@
 # Shared by the drift and watch CLI tests: a private emulator per test, and checks.
 # Usage: . lib.sh; needs $MDCEMU, $MDCCTL; sets $tmp (removed at exit).
+# The emulator plumbing (emu_start, emu_stop, emu_admin) is tests/lib/emu.sh.
 set -u
+# shellcheck source=SCRIPTDIR/../lib/emu.sh
+. "$(dirname "$0")/../lib/emu.sh"
 pass=0 fail=0
 tmp=$(mktemp -d) || exit 1
-emu_pid=
 cleanup() {
-	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
+	emu_stop
 	[ -n "${extra_pids:-}" ] && for p in $extra_pids; do kill "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
@@ -19,36 +21,12 @@ check() { name=$1; shift; if "$@" >/dev/null; then ok "$name"; else bad "$name";
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
 
 # start_emu STATE: starts mdcemu on a free loopback port with a copy of STATE and exports
-# its environment (AZURE_*, MDCCTL_ARM_ENDPOINT, AZURE_AUTHORITY_HOST, MDCCTL_CA_FILE).
+# its environment (AZURE_*, MDCCTL_ARM_ENDPOINT, AZURE_AUTHORITY_HOST, MDCCTL_CA_FILE);
+# $EMU is its URL. emu_admin METHOD PATH [JSON] is the admin API.
 start_emu() {
-	mkdir -p "$tmp/emu"
-	cp "$1" "$tmp/emu/state.json"
-	"$MDCEMU" --state "$tmp/emu/state.json" --port-file "$tmp/emu/port" \
-		--tls-dir "$tmp/emu/tls" >"$tmp/emu/out" 2>&1 &
-	emu_pid=$!
-	i=0
-	while ! grep -q listening "$tmp/emu/out" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 150 ] || ! kill -0 "$emu_pid" 2>/dev/null; then
-			echo "mdcemu did not start:"; cat "$tmp/emu/out"; exit 1
-		fi
-		sleep 0.1
-	done
-	. "$tmp/emu/tls/env"
-	EMU=$MDCCTL_ARM_ENDPOINT
-	# unrelated credentials of the developer's shell must not win over the emulator's
-	unset AZURE_CLIENT_CERTIFICATE_PATH AZURE_FEDERATED_TOKEN_FILE ARM_CLIENT_ID ARM_CLIENT_SECRET
+	emu_start "$tmp/emu" "$1" || exit 1
+	EMU=$EMU_URL
 	export XDG_CACHE_HOME="$tmp/cache"
-}
-
-# emu_admin METHOD PATH [JSON]: the emulator's admin API (no auth, loopback).
-emu_admin() {
-	if [ $# -gt 2 ]; then
-		curl -sS --max-time 10 --cacert "$MDCCTL_CA_FILE" -X "$1" -H 'Content-Type: application/json' \
-			--data "$3" "$EMU$2"
-	else
-		curl -sS --max-time 10 --cacert "$MDCCTL_CA_FILE" -X "$1" "$EMU$2"
-	fi
 }
 
 # set_pricing SUB PLAN TIER [SUBPLAN]: changes a pricing out of band (as someone in the

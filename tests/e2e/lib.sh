@@ -2,7 +2,8 @@
 #
 #   . lib.sh BUILD_DIR          # sets $mdcctl, $mdcemu, $tmp (removed on exit)
 #   gen_tenant N SEED           # $tmp/state.json: a generated tenant
-#   start_emu [mdcemu options]  # own port, own TLS dir; sources its env; stopped on exit
+#   start_emu [mdcemu options]  # own port, own TLS dir, a copy of $tmp/state.json; sources
+#                               # its env (tests/lib/emu.sh); stopped on exit
 #   write_cfg FILE [selector]   # a config for the state's tenant and workspace
 #   admin METHOD PATH [BODY]    # the emulator's admin API (/_emulator/...)
 #   ok NAME / bad NAME MESSAGE  # count results; finish prints "N passed, N failed"
@@ -10,23 +11,19 @@
 # Every test has its own emulator (port 0), state copy, TLS dir and lock directory
 # (XDG_RUNTIME_DIR), so tests run in parallel.
 set -u
+# shellcheck source=SCRIPTDIR/../lib/emu.sh
+. "$(dirname "$0")/../lib/emu.sh"
 build=$(cd "$1" && pwd)
 mdcctl=$build/cmd/mdcctl
 mdcemu=$build/tests/emulator/mdcemu
+MDCEMU=$mdcemu
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mdc-e2e.XXXXXX") || exit 1
-emu_pid=
 pass=0 fail=0
 export XDG_RUNTIME_DIR=$tmp/run
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 export NO_COLOR=1
 
-stop_emu() {
-	if [ -n "$emu_pid" ]; then
-		kill -TERM "$emu_pid" 2>/dev/null
-		wait "$emu_pid" 2>/dev/null
-		emu_pid=
-	fi
-}
+stop_emu() { emu_stop; }
 cleanup() {
 	stop_emu
 	rm -rf "$tmp"
@@ -51,34 +48,12 @@ gen_tenant() {
 	"$mdcemu" --generate "$1" --seed "$2" -o "$tmp/state.json" >/dev/null || exit 1
 }
 
-# Starts mdcemu on $tmp/state.json with extra options; waits (bounded) for readiness.
+# Starts mdcemu on a copy of $tmp/state.json with extra options; waits (bounded) for readiness.
 start_emu() {
-	rm -rf "$tmp/tls" "$tmp/port"
-	"$mdcemu" --state "$tmp/state.json" --port-file "$tmp/port" --tls-dir "$tmp/tls" "$@" \
-		>"$tmp/emu.out" 2>"$tmp/emu.err" &
-	emu_pid=$!
-	for _ in $(seq 100); do
-		grep -q 'listening' "$tmp/emu.out" 2>/dev/null && break
-		sleep 0.1
-	done
-	if ! grep -q 'listening' "$tmp/emu.out"; then
-		echo "mdcemu did not start:"
-		cat "$tmp/emu.err"
-		exit 1
-	fi
-	# shellcheck disable=SC1091
-	. "$tmp/tls/env"
-	emu_url=$MDCCTL_ARM_ENDPOINT
+	emu_start "$tmp/emu" "$tmp/state.json" "$@" || exit 1
 }
 
-admin() {
-	if [ $# -ge 3 ]; then
-		curl -sS --max-time 20 --cacert "$MDCCTL_CA_FILE" -X "$1" -H 'Content-Type: application/json' \
-			--data "$3" "$emu_url/_emulator/$2"
-	else
-		curl -sS --max-time 20 --cacert "$MDCCTL_CA_FILE" -X "$1" "$emu_url/_emulator/$2"
-	fi
-}
+admin() { emu_admin "$@"; }
 
 # state_py 'python expression over d (the state document)': prints the result.
 state_py() {

@@ -8,14 +8,15 @@
 # Extra checks on the exported file run when EXPECT_EXCLUDED (count of excluded
 # subscriptions, or "some") is set. Exit 0 on success; prints what failed otherwise.
 set -eu
+# shellcheck source=SCRIPTDIR/../lib/emu.sh
+. "$(dirname "$0")/../lib/emu.sh"
 build=$(cd "${1:?usage: roundtrip.sh BUILD_DIR gen N SEED | file STATE}" && pwd)
 kind=$2
 mdcctl=$build/cmd/mdcctl
-emu=$build/tests/emulator/mdcemu
+MDCEMU=$build/tests/emulator/mdcemu
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mdcexport.XXXXXX")
-pid=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	emu_stop || true
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
@@ -25,7 +26,7 @@ fail() {
 }
 
 case $kind in
-gen) "$emu" --generate "$3" --seed "$4" -o "$dir/tenant.json" ;;
+gen) "$MDCEMU" --generate "$3" --seed "$4" -o "$dir/tenant.json" ;;
 file) cp "$3" "$dir/tenant.json" ;;
 *) fail "unknown case kind '$kind'" ;;
 esac
@@ -33,25 +34,14 @@ esac
 if [ -n "${STATE_JQ:-}" ]; then
 	jq "$STATE_JQ" "$dir/tenant.json" >"$dir/t2.json" && mv "$dir/t2.json" "$dir/tenant.json"
 fi
-"$emu" --state "$dir/tenant.json" --port-file "$dir/port" --tls-dir "$dir/tls" \
-	>"$dir/emu.out" 2>"$dir/emu.err" &
-pid=$!
-i=0
-while ! grep -q listening "$dir/emu.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "mdcemu did not start: $(cat "$dir/emu.err")"
-	sleep 0.1
-done
-# shellcheck disable=SC1091
-. "$dir/tls/env"
+emu_start "$dir/emu" "$dir/tenant.json" || fail "mdcemu did not start"
 
 # INEXACT=1: make three subscriptions that cannot round-trip, out of band: one connected
 # with every plan Free, one whose connector has alerts Disabled, one whose pricings answer
 # 403. Each must be excluded with its reason (EXPECT_EXCLUDED=3).
 if [ "${INEXACT:-}" = 1 ]; then
 	admin() {
-		curl -sf --cacert "$MDCCTL_CA_FILE" -X POST -H 'Content-Type: application/json' \
-			-d "$2" "$MDCCTL_ARM_ENDPOINT/_emulator/$1" >/dev/null || fail "admin $1 $2"
+		emu_admin POST "$1" "$2" >/dev/null || fail "admin $1 $2"
 	}
 	st=$dir/tenant.json
 	ws=$(jq -r '.workspaces[0] | "/subscriptions/\(.subscriptionId)/resourceGroups/\(.resourceGroup)/providers/Microsoft.OperationalInsights/workspaces/\(.name)"' "$st")

@@ -5,7 +5,9 @@
 #   only when package*.json change; starts mdcemu (free loopback port, own state copy, own TLS
 #   dir, --page-size 1); runs sdk.mjs with node trusting the emulator's CA; stops mdcemu.
 set -u
-mdcemu=$1 src=$2 work=$3
+# shellcheck source=SCRIPTDIR/../lib/emu.sh
+. "$(dirname "$0")/../lib/emu.sh"
+MDCEMU=$1 src=$2 work=$3
 
 die() { echo "FAIL $*"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -31,29 +33,14 @@ cp "$src/sdk.mjs" "$src/guard.mjs" "$npmdir/" || die "cannot copy the scripts"
 
 # ---- a private emulator ----
 tmp=$(mktemp -d) || exit 1
-emu_pid=
 cleanup() {
-	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
+	emu_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-cp "$src/tenant.json" "$tmp/state.json"
-"$mdcemu" --state "$tmp/state.json" --port-file "$tmp/port" --tls-dir "$tmp/tls" --page-size 1 \
-	>"$tmp/emu.out" 2>&1 &
-emu_pid=$!
-i=0
-while ! grep -q '^mdcemu listening on https://localhost:' "$tmp/emu.out" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 150 ] || ! kill -0 "$emu_pid" 2>/dev/null; then
-		cat "$tmp/emu.out"
-		emu_pid=
-		die "mdcemu did not start"
-	fi
-	sleep 0.1
-done
-port=$(cat "$tmp/port")
+emu_start "$tmp" "$src/tenant.json" --page-size 1 || die "mdcemu did not start"
 
 # ---- the SDK run ----
 # Nothing may leave the machine: the SDKs are pointed at the emulator for ARM and Entra, any
@@ -65,7 +52,7 @@ unset AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET AZURE_AUTHORITY_HOST \
 	MSI_ENDPOINT MSI_SECRET NODE_OPTIONS NODE_TLS_REJECT_UNAUTHORIZED
 rc=0
 (cd "$npmdir" &&
-	EMU="https://localhost:$port" FIDELITY_STATE="$tmp/state.json" \
+	EMU="$EMU_URL" FIDELITY_STATE="$tmp/state.json" \
 	NODE_EXTRA_CA_CERTS="$tmp/tls/ca.pem" \
 	HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
 	https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
@@ -74,13 +61,11 @@ rc=0
 	timeout 300 node --import ./guard.mjs sdk.mjs) || rc=$?
 
 # mdcemu must stop cleanly (under ASan: no leak)
-kill "$emu_pid"
-wait "$emu_pid"
+emu_stop
 erc=$?
-emu_pid=
 if [ "$erc" != 0 ]; then
 	echo "FAIL mdcemu exited $erc on SIGTERM:"
-	tail -20 "$tmp/emu.out"
+	tail -20 "$tmp/emu.err"
 	[ "$rc" = 0 ] && { echo "0 passed, 1 failed"; rc=1; }
 fi
 exit $rc
