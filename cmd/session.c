@@ -32,6 +32,7 @@ int cli_git_read(const struct cli_common *o, struct mdc_gitsrc_result *res)
 	if (mdc_gitsrc_read(res, &go, &err) < 0) {
 		cli_report(&err);
 		mdc_error_clear(&err);
+		mdc_gitsrc_result_release(res); /* it may be partly filled */
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;

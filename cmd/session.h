@@ -28,7 +28,7 @@ struct cli_session {
 struct mdc_gitsrc_result;
 /* Reads the config file of --git URL --git-ref REF --git-path PATH (token from
  * MDCCTL_GIT_TOKEN, CA from --ca-file) into *res (caller releases it); errors are printed.
- * Returns EXIT_OK or EXIT_FAIL. */
+ * Returns EXIT_OK, or EXIT_FAIL with *res released. */
 int cli_git_read(const struct cli_common *o, struct mdc_gitsrc_result *res);
 /* Loads and validates the config (diagnostics on stderr). Returns EXIT_OK or EXIT_FAIL. */
 int cli_session_load(struct cli_session *s, const struct cli_common *opt, const char *cmd);
