@@ -207,13 +207,26 @@ static void print_json(const struct mdc_plan *p, const struct mdc_apply_result *
 	}
 }
 
+/* The command line for the lock file, with credentials in URLs left out (a --git URL may
+ * carry a token: https://user:token@host/...). */
 static char *command_line(int argc, char **argv)
 {
 	struct mdc_buf b = MDC_BUF_INIT;
 
 	mdc_buf_adds(&b, "mdcctl");
-	for (int i = 0; i < argc && b.len < 400; i++)
-		mdc_buf_addf(&b, " %s", argv[i]);
+	for (int i = 0; i < argc && b.len < 400; i++) {
+		const char *eq = strchr(argv[i], '=');
+		const char *url = eq && !strncmp(argv[i], "--", 2) ? eq + 1 : argv[i];
+		char *shown;
+
+		if (!strstr(url, "://") || !strchr(url, '@')) {
+			mdc_buf_addf(&b, " %s", argv[i]);
+			continue;
+		}
+		shown = mdc_gitsrc_display_url(url);
+		mdc_buf_addf(&b, " %.*s%s", (int)(url - argv[i]), argv[i], shown);
+		free(shown);
+	}
 	return mdc_buf_detach(&b);
 }
 
