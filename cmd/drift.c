@@ -693,7 +693,7 @@ static void render_json(struct mdc_buf *out, const struct report *r, const struc
                         size_t silent)
 {
 	const struct mdc_plan *p = r->plan;
-	cJSON *root = cJSON_CreateObject(), *counts, *notes;
+	cJSON *root = cJSON_CreateObject(), *counts;
 	struct mdc_buf t = MDC_BUF_INIT;
 	char *s;
 
@@ -746,15 +746,7 @@ static void render_json(struct mdc_buf *out, const struct report *r, const struc
 	} else {
 		cJSON_AddNullToObject(root, "ingest");
 	}
-	notes = cJSON_AddArrayToObject(root, "notes");
-	for (size_t i = 0; i < p->nnotes; i++) {
-		cJSON *n = cJSON_CreateObject();
-		jstr(n, "level", mdc_note_level_name(p->notes[i].level));
-		jstr(n, "code", p->notes[i].code);
-		jstr(n, "subscription", p->notes[i].subscription);
-		jstr(n, "message", p->notes[i].message);
-		cJSON_AddItemToArray(notes, n);
-	}
+	cJSON_AddItemToObject(root, "notes", mdc_plan_notes_to_json(p));
 	s = cJSON_Print(root);
 	mdc_buf_adds(out, s);
 	mdc_buf_addch(out, '\n');

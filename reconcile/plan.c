@@ -1458,6 +1458,21 @@ static bool parse_time(const char *s, time_t *out)
 	return true;
 }
 
+cJSON *mdc_plan_notes_to_json(const struct mdc_plan *p)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < p->nnotes; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "level", mdc_note_level_name(p->notes[i].level));
+		jstr(o, "code", p->notes[i].code);
+		jstr(o, "subscription", p->notes[i].subscription);
+		jstr(o, "message", p->notes[i].message);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
 char *mdc_plan_to_json(const struct mdc_plan *p)
 {
 	cJSON *root = cJSON_CreateObject(), *arr, *fp;
@@ -1519,15 +1534,7 @@ char *mdc_plan_to_json(const struct mdc_plan *p)
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
-	arr = cJSON_AddArrayToObject(root, "notes");
-	for (size_t i = 0; i < p->nnotes; i++) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "level", mdc_note_level_name(p->notes[i].level));
-		jstr(o, "code", p->notes[i].code);
-		jstr(o, "subscription", p->notes[i].subscription);
-		jstr(o, "message", p->notes[i].message);
-		cJSON_AddItemToArray(arr, o);
-	}
+	cJSON_AddItemToObject(root, "notes", mdc_plan_notes_to_json(p));
 	fp = cJSON_AddObjectToObject(root, "fingerprints");
 	for (size_t i = 0; i < p->fingerprints.n; i++)
 		cJSON_AddStringToObject(fp, p->fingerprints.v[i].key, p->fingerprints.v[i].value);

@@ -148,6 +148,10 @@ bool mdc_plan_has_changes(const struct mdc_plan *p);
 
 /* The saved plan: pretty JSON text with a final newline, owned by the caller (free()). */
 char *mdc_plan_to_json(const struct mdc_plan *p);
+/* The plan's notes as the saved plan writes them (a JSON array owned by the caller; drift
+ * reports use it too). */
+struct cJSON;
+struct cJSON *mdc_plan_notes_to_json(const struct mdc_plan *p);
 /* Reads a saved plan; refuses other format_versions. Caller frees *out. */
 int mdc_plan_from_json(struct mdc_plan **out, const char *json, size_t len, struct mdc_error *err);
 
