@@ -34,6 +34,8 @@ static const char *const v_permissions[] = {
 static const char *const v_workspaces[] = {"2025-02-01",         "2023-09-01",         "2022-10-01",
                                            "2021-12-01-preview", "2021-06-01",         "2020-10-01",
                                            "2020-08-01",         "2015-11-01-preview", NULL};
+/* ARM's batch endpoint (§9.5, UNCERTAIN: undocumented): the one version the portal sends. */
+static const char *const v_batch[] = {"2020-06-01", NULL};
 /* SecurityInsights: 2022-09-01-preview and everything published since (approximate list). */
 static const char *const v_si[] = {"2025-09-01",         "2025-10-01-preview", "2025-07-01-preview",
                                    "2025-06-01",         "2025-04-01-preview", "2025-03-01",
@@ -64,6 +66,7 @@ enum route_kind {
 	R_WORKSPACES,
 	R_SI_LIST,
 	R_SI_ITEM,
+	R_BATCH,
 };
 
 struct route {
@@ -84,6 +87,7 @@ struct ctx {
 	struct route *rt;
 	const char *api_version;
 	long delay_ms; /* to sleep after the lock is released */
+	bool batch;    /* a POST /batch that passed the front door: run it unlocked */
 };
 
 static bool seg_is(const struct route *rt, int i, const char *s)
@@ -131,6 +135,12 @@ static void classify(struct route *rt, const char *method)
 	                                                                   : "write";
 
 	rt->kind = R_NONE;
+	if (rt->n == 1 && seg_is(rt, 0, "batch")) {
+		rt->kind = R_BATCH;
+		rt->versions = v_batch;
+		rt->tenant_scope = true;
+		return;
+	}
 	if (rt->n == 1 && seg_is(rt, 0, "subscriptions")) {
 		rt->kind = R_SUBS;
 		rt->versions = v_resources;
@@ -1737,7 +1747,17 @@ static void dispatch(struct ctx *c)
 	struct route *rt = c->rt;
 	cJSON *state = c->emu->state, *sub = NULL, *ws = NULL;
 
-	if (!authenticate(c) || !api_version_ok(c) || !throttle_ok(c))
+	if (!authenticate(c) || !api_version_ok(c))
+		return;
+	if (rt->kind == R_BATCH) {
+		/* the batch takes no throttle token itself: each sub-request takes its own */
+		if (strcmp(c->req->method, "POST"))
+			method_not_allowed(c);
+		else
+			c->batch = true;
+		return;
+	}
+	if (!throttle_ok(c))
 		return;
 	if (rt->sub) {
 		sub = emu_find_sub(state, rt->sub);
@@ -1857,6 +1877,7 @@ static void dispatch(struct ctx *c)
 		h_si(c, state, ws);
 		break;
 	case R_NONE:
+	case R_BATCH:
 		break;
 	}
 }
@@ -1864,7 +1885,7 @@ static void dispatch(struct ctx *c)
 void emu_arm(struct emu *emu, struct emu_req *req, struct emu_resp *resp)
 {
 	struct route rt = {0};
-	struct ctx c = {emu, req, resp, &rt, NULL, 0};
+	struct ctx c = {emu, req, resp, &rt, NULL, 0, false};
 
 	split(&rt, req->path);
 	classify(&rt, req->method);
@@ -1877,6 +1898,8 @@ void emu_arm(struct emu *emu, struct emu_req *req, struct emu_resp *resp)
 		dispatch(&c);
 		pthread_mutex_unlock(&emu->lock);
 	}
+	if (c.batch)
+		emu_batch(emu, req, resp); /* its sub-requests come back here, one by one */
 	if (c.delay_ms > 0) {
 		/* the pricing write stays in flight for this long (§2.7) */
 		struct timespec ts = {c.delay_ms / 1000, (c.delay_ms % 1000) * 1000000L};

@@ -101,6 +101,11 @@ void emu_server_stop(void *daemon);
 double emu_now(void);               /* monotonic seconds */
 uint64_t emu_rand(struct emu *emu); /* caller holds the lock */
 
+/* One ARM request that came without a connection (a /batch sub-request): faults, emu_arm,
+ * the common headers and a request-log entry, as a standalone request gets them; no
+ * latency. A "reset" fault answers 500, a "slow" one is ignored. Called without the lock. */
+void emu_serve_sub(struct emu *emu, struct emu_req *req, struct emu_resp *resp);
+
 /* Response helpers (arm.c). */
 void emu_resp_json(struct emu_resp *r, int status, const cJSON *json);
 void emu_resp_error(struct emu_resp *r, int status, const char *code, const char *fmt, ...)
@@ -109,6 +114,8 @@ void emu_resp_header(struct emu_resp *r, const char *name, const char *value);
 
 /* arm.c: every request that is not admin or Entra. Called without the lock. */
 void emu_arm(struct emu *emu, struct emu_req *req, struct emu_resp *resp);
+/* batch.c: POST /batch after emu_arm checked the token and the api-version (§9.5). */
+void emu_batch(struct emu *emu, struct emu_req *req, struct emu_resp *resp);
 /* loganalytics.c: /v1/workspaces/{customerId}/query (reference §11); false when the path
  * is not a Log Analytics one. Called without the lock. */
 bool emu_loganalytics(struct emu *emu, struct emu_req *req, struct emu_resp *resp);

@@ -2,7 +2,8 @@
  * The HTTP layer: libmicrohttpd with TLS, one thread per connection (so that clients
  * sleeping on --latency-ms or a slow body never serialise), upload collection, the
  * common ARM headers, latency and faults, the request log, and dispatch to the admin
- * API, the Entra ID endpoints (entra.c) and ARM (arm.c).
+ * API, the Entra ID endpoints (entra.c) and ARM (arm.c); emu_serve_sub runs an ARM request
+ * of a /batch (batch.c) through the same faults, headers and log without a connection.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -353,6 +354,19 @@ static void common_headers(struct emu_req *req, struct emu_resp *resp)
 	emu_resp_header(resp, "Expires", "-1");
 	emu_resp_header(resp, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
 	emu_resp_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+void emu_serve_sub(struct emu *emu, struct emu_req *req, struct emu_resp *resp)
+{
+	double t0 = emu_now();
+
+	if (!apply_faults(emu, req, resp))
+		emu_arm(emu, req, resp);
+	if (resp->reset) /* there is no connection of its own to close */
+		fault_response(resp, 500, NULL);
+	resp->reset = resp->slow = false;
+	common_headers(req, resp);
+	log_request(emu, req, resp->status, t0);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,

@@ -1161,6 +1161,155 @@ TEST(request_log_records_principal_and_status)
 	emuresp_free(&r);
 }
 
+/* ------------------------------------------------------------------- ARM batch (§9.5) */
+
+#define BATCH       "/batch?api-version=2020-06-01"
+#define PRICINGS(s) "/subscriptions/" s "/providers/Microsoft.Security/pricings?" V_PR
+#define SETTINGS(s)                                                                                \
+	"/subscriptions/" s "/providers/Microsoft.Security/settings?api-version=2022-05-01"
+
+static void add_get(cJSON *doc, const char *name, const char *url)
+{
+	cJSON *reqs = cJSON_GetObjectItem(doc, "requests"), *item = cJSON_CreateObject();
+
+	if (!reqs)
+		reqs = cJSON_AddArrayToObject(doc, "requests");
+	cJSON_AddStringToObject(item, "httpMethod", "GET");
+	cJSON_AddStringToObject(item, "name", name);
+	cJSON_AddStringToObject(item, "url", url);
+	cJSON_AddItemToArray(reqs, item);
+}
+
+/* POSTs doc (and frees it) as a batch. */
+static long post_batch(const char *path, const char *token, cJSON *doc, struct emuresp *r)
+{
+	char *body = cJSON_PrintUnformatted(doc);
+
+	emutest_req(&emu, "POST", path, token, body, NULL, r);
+	free(body);
+	cJSON_Delete(doc);
+	return r->status;
+}
+
+TEST(batch_sub_responses_equal_standalone_requests)
+{
+	static const char *const urls[] = {PRICINGS(SUB1), PRICINGS(SUB2), SETTINGS(SUB1),
+	                                   SETTINGS(SUB2)};
+	static const char *const names[] = {"p1", "p2", "s1", "s2"};
+	cJSON *doc = cJSON_CreateObject();
+	struct emuresp b, r, log;
+	const cJSON *e;
+
+	UP();
+	emutest_req(&emu, "POST", "/_emulator/reset", NULL, NULL, NULL, &r);
+	emuresp_free(&r);
+	for (int i = 0; i < 4; i++)
+		add_get(doc, names[i], urls[i]);
+	ASSERT_EQ_INT(200, post_batch(BATCH, owner, doc, &b));
+	ASSERT_EQ_INT(4, cJSON_GetArraySize(cJSON_GetObjectItem(b.json, "responses")));
+
+	/* the log: each sub-request as a standalone one, in order, then the batch POST */
+	ASSERT_EQ_INT(200, get("/_emulator/requests", NULL, &log));
+	ASSERT_EQ_INT(5, cJSON_GetObjectItem(log.json, "count")->valueint);
+	for (int i = 0; i < 4; i++) {
+		char want[256];
+
+		e = cJSON_GetArrayItem(cJSON_GetObjectItem(log.json, "value"), i);
+		snprintf(want, sizeof(want), "%s", urls[i]);
+		*strchr(want, '?') = '\0';
+		ASSERT_EQ_STR("GET", jstr(e, "method"));
+		ASSERT_EQ_STR(want, jstr(e, "path"));
+		ASSERT_EQ_STR(strchr(urls[i], '?') + 1, jstr(e, "query"));
+		ASSERT_EQ_STR(OWNER_OID, jstr(e, "principal"));
+		ASSERT_EQ_INT(200, cJSON_GetObjectItem(e, "status")->valueint);
+	}
+	e = cJSON_GetArrayItem(cJSON_GetObjectItem(log.json, "value"), 4);
+	ASSERT_EQ_STR("POST", jstr(e, "method"));
+	ASSERT_EQ_STR("/batch", jstr(e, "path"));
+	emuresp_free(&log);
+
+	for (int i = 0; i < 4; i++) {
+		const cJSON *sr = cJSON_GetArrayItem(cJSON_GetObjectItem(b.json, "responses"), i);
+
+		ASSERT_EQ_INT(200, get(urls[i], owner, &r));
+		ASSERT_EQ_STR(names[i], jstr(sr, "name"));
+		ASSERT_EQ_INT(r.status, cJSON_GetObjectItem(sr, "httpStatusCode")->valueint);
+		ASSERT(cJSON_Compare(r.json, cJSON_GetObjectItem(sr, "content"), true));
+		ASSERT_EQ_INT(strlen(r.body), cJSON_GetObjectItem(sr, "contentLength")->valueint);
+		ASSERT(jstr(sr, "headers.x-ms-request-id"));
+		ASSERT(jstr(sr, "headers.x-ms-ratelimit-remaining-subscription-reads"));
+		ASSERT_EQ_STR("application/json; charset=utf-8", jstr(sr, "headers.Content-Type"));
+		emuresp_free(&r);
+	}
+	emuresp_free(&b);
+}
+
+TEST(batch_sub_request_without_role_is_its_own_403)
+{
+	cJSON *doc = cJSON_CreateObject();
+	struct emuresp b;
+
+	UP();
+	add_get(doc, "denied", PRICING(SUB1, "VirtualMachines"));
+	add_get(doc, "allowed", PRICING(SUB3, "KeyVaults"));
+	ASSERT_EQ_INT(200, post_batch(BATCH, auditor, doc, &b));
+	ASSERT_EQ_STR("denied", jstr(b.json, "responses.0.name"));
+	ASSERT_EQ_INT(403, jget(b.json, "responses.0.httpStatusCode")->valueint);
+	ASSERT_EQ_STR("AuthorizationFailed", jstr(b.json, "responses.0.content.error.code"));
+	ASSERT_CONTAINS(jstr(b.json, "responses.0.content.error.message"),
+	                "'Microsoft.Security/pricings/read' over scope '/subscriptions/" SUB1);
+	ASSERT_EQ_STR("gateway", jstr(b.json, "responses.0.headers.x-ms-failure-cause"));
+	ASSERT_EQ_INT(200, jget(b.json, "responses.1.httpStatusCode")->valueint);
+	ASSERT_EQ_STR("KeyVaults", jstr(b.json, "responses.1.content.name"));
+	emuresp_free(&b);
+}
+
+TEST(batch_limits_and_bad_requests)
+{
+	cJSON *doc = cJSON_CreateObject();
+	struct emuresp b;
+	char other[128], abs[256];
+
+	UP();
+	for (int i = 0; i < 21; i++)
+		add_get(doc, "n", PRICINGS(SUB1));
+	ASSERT_EQ_INT(400, post_batch(BATCH, owner, doc, &b));
+	ASSERT_EQ_STR("BadRequest", jstr(b.json, "error.code"));
+	ASSERT_CONTAINS(jstr(b.json, "error.message"), "at most 20 requests");
+	emuresp_free(&b);
+
+	emutest_req(&emu, "POST", BATCH, owner, "{\"requests\":[{\"url\":1}]}", NULL, &b);
+	ASSERT_EQ_INT(400, b.status);
+	ASSERT_EQ_STR("InvalidRequestContent", jstr(b.json, "error.code"));
+	emuresp_free(&b);
+	ASSERT_EQ_INT(400, post_batch("/batch?api-version=2015-01-01", owner,
+	                              cJSON_Parse("{\"requests\":[]}"), &b));
+	ASSERT_EQ_STR("InvalidApiVersionParameter", jstr(b.json, "error.code"));
+	emuresp_free(&b);
+	ASSERT_EQ_INT(401, post_batch(BATCH, NULL, cJSON_Parse("{\"requests\":[]}"), &b));
+	ASSERT(emuresp_header(&b, "www-authenticate"));
+	emuresp_free(&b);
+
+	/* per sub-request: a wrong api-version, an absolute url on this host, another host */
+	snprintf(abs, sizeof(abs), "%s%s", emu.base, PRICINGS(SUB2));
+	snprintf(other, sizeof(other), "https://management.azure.com%s", "/subscriptions");
+	doc = cJSON_CreateObject();
+	add_get(doc, "badver",
+	        "/subscriptions/" SUB1
+	        "/providers/Microsoft.Security/pricings?api-version=2099-01-01");
+	add_get(doc, "abs", abs);
+	add_get(doc, "other", other);
+	ASSERT_EQ_INT(200, post_batch(BATCH, owner, doc, &b));
+	ASSERT_EQ_INT(400, jget(b.json, "responses.0.httpStatusCode")->valueint);
+	ASSERT_EQ_STR("InvalidApiVersionParameter", jstr(b.json, "responses.0.content.error.code"));
+	ASSERT_EQ_INT(200, jget(b.json, "responses.1.httpStatusCode")->valueint);
+	ASSERT(cJSON_IsArray(jget(b.json, "responses.1.content.value")));
+	ASSERT_EQ_INT(400, jget(b.json, "responses.2.httpStatusCode")->valueint);
+	ASSERT_EQ_STR("BadRequest", jstr(b.json, "responses.2.content.error.code"));
+	ASSERT(jstr(b.json, "responses.2.headers.x-ms-request-id"));
+	emuresp_free(&b);
+}
+
 TEST(admin_state_and_save)
 {
 	struct emuresp r;
