@@ -85,6 +85,9 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 		}
 		c->parallelism = (int)n;
 		return 1;
+	case OPT_ARM_BATCH:
+		c->arm_batch = true;
+		return 1;
 	case OPT_NO_COLOR:
 		c->no_color = true;
 		return 1;

@@ -130,6 +130,7 @@ int cli_session_connect(struct cli_session *s, const struct mdc_config *cfg, boo
 	        },
 	    .authorize = mdc_auth_authorize,
 	    .read_only = read_only,
+	    .batch = o->arm_batch,
 	};
 	struct mdc_error err = MDC_ERROR_INIT;
 

@@ -1,5 +1,6 @@
 #include "arm.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,22 @@ struct mdc_arm {
 	mdc_http_authorize_fn authorize;
 	void *authorize_ctx;
 	bool read_only;
+	bool batch;                 /* opts.batch: GETs go 20 to a POST /batch */
+	struct batch_item *pending; /* queued by mdc_arm_batch_get, not yet sent */
+	size_t npending;
+};
+
+struct batch_item {
+	char *path; /* below the endpoint, with its query */
+	char *budget_key;
+	mdc_arm_done_fn done;
+	void *ctx;
+};
+
+struct batch {
+	struct mdc_arm *arm;
+	struct batch_item *items;
+	size_t n;
 };
 
 struct call {
@@ -62,6 +79,7 @@ int mdc_arm_new(struct mdc_arm **out, const struct mdc_arm_opts *opts, struct md
 	arm->authorize = opts->authorize;
 	arm->authorize_ctx = opts->authorize_ctx;
 	arm->read_only = opts->read_only;
+	arm->batch = opts->batch;
 	rc = mdc_http_new(&arm->http, &opts->http, err);
 	if (rc < 0) {
 		mdc_arm_free(arm);
@@ -76,6 +94,11 @@ void mdc_arm_free(struct mdc_arm *arm)
 	if (!arm)
 		return;
 	mdc_http_free(arm->http);
+	for (size_t i = 0; i < arm->npending; i++) {
+		free(arm->pending[i].path);
+		free(arm->pending[i].budget_key);
+	}
+	free(arm->pending);
 	free(arm->endpoint);
 	free(arm);
 }
@@ -233,9 +256,218 @@ int mdc_arm_list(struct mdc_arm *arm, const char *path, const char *api_version,
 	return rc;
 }
 
+/* ---- batching (reference §9.5) ------------------------------------------------------ */
+
+#define BATCH_MAX 20 /* ARM's limit per batch (§9.5) */
+#define BATCH_API "2020-06-01"
+
+static void batch_item_free(struct batch_item *it)
+{
+	free(it->path);
+	free(it->budget_key);
+}
+
+/* Sends one item alone, through the transport's own retries. */
+static void resend_alone(struct mdc_arm *arm, struct batch_item *it)
+{
+	struct mdc_error err = MDC_ERROR_INIT;
+	struct call *c = mdc_xcalloc(1, sizeof(*c));
+	char *url = mdc_xasprintf("%s%s", arm->endpoint, it->path);
+
+	c->arm = arm;
+	c->done = it->done;
+	c->ctx = it->ctx;
+	if (submit(arm, "GET", url, NULL, it->budget_key, call_done, c, &err) < 0) {
+		free(c);
+		it->done(it->ctx, 0, NULL, &err);
+	}
+	free(url);
+	mdc_error_clear(&err);
+}
+
+/* One sub-response, completed as if its request had been sent alone. */
+static void batch_one(struct mdc_arm *arm, struct batch_item *it, const cJSON *r)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "httpStatusCode");
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(r, "content");
+	const cJSON *hdrs = cJSON_GetObjectItemCaseSensitive(r, "headers"), *h;
+	struct mdc_http_response resp = MDC_HTTP_RESPONSE_INIT;
+	struct mdc_error err = MDC_ERROR_INIT;
+	int status = cJSON_IsNumber(st) ? st->valueint : 0;
+	char *text;
+
+	/* Throttled, failed on the server, or missing: again alone, where Retry-After and
+	 * back-off apply. */
+	if (status == 0 || status == 429 || status >= 500) {
+		resend_alone(arm, it);
+		return;
+	}
+	if (status < 400) {
+		it->done(it->ctx, status, cJSON_IsNull(content) ? NULL : content, NULL);
+		return;
+	}
+	resp.status = status;
+	resp.attempts = 1;
+	resp.method = "GET";
+	resp.url = mdc_xasprintf("%s%s", arm->endpoint, it->path);
+	cJSON_ArrayForEach(h, hdrs) if (cJSON_IsString(h))
+	    mdc_kvlist_set(&resp.headers, h->string, h->valuestring, true);
+	text = content ? cJSON_PrintUnformatted(content) : NULL;
+	if (text)
+		mdc_buf_adds(&resp.body, text);
+	cJSON_free(text);
+	mdc_http_response_error(&resp, &err);
+	it->done(it->ctx, status, content, &err);
+	free(resp.url);
+	resp.url = NULL;
+	resp.method = NULL;
+	mdc_http_response_release(&resp);
+	mdc_error_clear(&err);
+}
+
+static void batch_done(void *ctx, struct mdc_http_response *resp, const struct mdc_error *herr)
+{
+	struct batch *b = ctx;
+	cJSON *body = herr ? NULL : parse_body(resp);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "responses");
+
+	for (size_t i = 0; i < b->n; i++) {
+		const cJSON *r = NULL, *it;
+		char name[24];
+
+		snprintf(name, sizeof(name), "%zu", i);
+		cJSON_ArrayForEach(it, v)
+		{
+			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+			if (cJSON_IsString(nm) && !strcmp(nm->valuestring, name))
+				r = it;
+		}
+		/* A batch that failed as a whole (lost in transit, throttled, or an ARM that
+		 * does not take batches) costs a second try of each GET alone, which reports
+		 * its own outcome. */
+		if (herr)
+			resend_alone(b->arm, &b->items[i]);
+		else
+			batch_one(b->arm, &b->items[i], r);
+		batch_item_free(&b->items[i]);
+	}
+	cJSON_Delete(body);
+	free(b->items);
+	free(b);
+}
+
+int mdc_arm_batch_flush(struct mdc_arm *arm, struct mdc_error *err)
+{
+	struct batch *b;
+	cJSON *root, *reqs;
+	char *body, *url;
+	int rc;
+
+	if (!arm->npending)
+		return 0;
+	b = mdc_xcalloc(1, sizeof(*b));
+	b->arm = arm;
+	b->items = arm->pending;
+	b->n = arm->npending;
+	arm->pending = NULL;
+	arm->npending = 0;
+	root = cJSON_CreateObject();
+	reqs = cJSON_AddArrayToObject(root, "requests");
+	for (size_t i = 0; i < b->n; i++) {
+		cJSON *r = cJSON_CreateObject();
+		char name[24];
+
+		snprintf(name, sizeof(name), "%zu", i);
+		cJSON_AddStringToObject(r, "httpMethod", "GET");
+		cJSON_AddStringToObject(r, "name", name);
+		cJSON_AddStringToObject(r, "url", b->items[i].path);
+		cJSON_AddItemToArray(reqs, r);
+	}
+	body = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	url = mdc_xasprintf("%s/batch?api-version=" BATCH_API, arm->endpoint);
+	{
+		/* Every sub-request is a GET: the batch may be retried like one. */
+		struct mdc_http_request req = {
+		    .method = "POST",
+		    .url = url,
+		    .body = body,
+		    .idempotent = true,
+		    .authorize = arm->authorize,
+		    .authorize_ctx = arm->authorize_ctx,
+		    .done = batch_done,
+		    .ctx = b,
+		};
+		rc = mdc_http_submit(arm->http, &req, err);
+	}
+	cJSON_free(body);
+	free(url);
+	if (rc < 0) {
+		/* Each GET still completes, with the error, as an unsent call would. */
+		for (size_t i = 0; i < b->n; i++) {
+			b->items[i].done(b->items[i].ctx, 0, NULL, err);
+			batch_item_free(&b->items[i]);
+		}
+		free(b->items);
+		free(b);
+	}
+	return rc;
+}
+
+int mdc_arm_batch_get(struct mdc_arm *arm, const char *path, const char *api_version,
+                      const char *budget_key, mdc_arm_done_fn done, void *ctx,
+                      struct mdc_error *err)
+{
+	struct batch_item *it;
+
+	if (!arm->batch)
+		return mdc_arm_call(arm, "GET", path, api_version, NULL, budget_key, done, ctx,
+		                    err);
+	if (!arm->pending)
+		arm->pending = mdc_xcalloc(BATCH_MAX, sizeof(*arm->pending));
+	it = &arm->pending[arm->npending++];
+	it->path =
+	    mdc_xasprintf("%s%capi-version=%s", path, strchr(path, '?') ? '&' : '?', api_version);
+	it->budget_key = budget_key ? mdc_xstrdup(budget_key) : NULL;
+	it->done = done;
+	it->ctx = ctx;
+	/* Once queued, the GET reports through done, also when the batch cannot be sent. */
+	if (arm->npending == BATCH_MAX)
+		mdc_arm_batch_flush(arm, err);
+	return 0;
+}
+
+int mdc_arm_list_next(struct mdc_arm *arm, const char *next_link, const char *budget_key,
+                      mdc_arm_page_fn page, mdc_arm_list_done_fn done, void *ctx,
+                      struct mdc_error *err)
+{
+	struct list *l;
+	int rc;
+
+	if (strncasecmp(next_link, arm->endpoint, arm->origin_len) ||
+	    (next_link[arm->origin_len] != '/' && next_link[arm->origin_len] != '\0'))
+		return mdc_error_set(err, MDC_EHTTP,
+		                     "refusing a nextLink to another host than %.*s",
+		                     (int)arm->origin_len, arm->endpoint);
+	l = mdc_xcalloc(1, sizeof(*l));
+	l->arm = arm;
+	l->budget_key = budget_key ? mdc_xstrdup(budget_key) : NULL;
+	l->page = page;
+	l->done = done;
+	l->ctx = ctx;
+	rc = submit(arm, "GET", next_link, NULL, budget_key, list_page_done, l, err);
+	if (rc < 0) {
+		free(l->budget_key);
+		free(l);
+	}
+	return rc;
+}
+
 int mdc_arm_run(struct mdc_arm *arm, struct mdc_error *err)
 {
-	return mdc_http_run(arm->http, err);
+	int rc = mdc_arm_batch_flush(arm, err);
+
+	return rc < 0 ? rc : mdc_http_run(arm->http, err);
 }
 
 struct sync_result {

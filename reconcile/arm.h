@@ -24,6 +24,7 @@ struct mdc_arm_opts {
 	mdc_http_authorize_fn authorize;
 	void *authorize_ctx;
 	bool read_only; /* refuse every method but GET (drift's guarantee) */
+	bool batch;     /* send mdc_arm_batch_get's GETs 20 to a POST /batch (§9.5) */
 };
 
 /* Creates the client. Returns 0 and *out (free with mdc_arm_free) or a negative code. */
@@ -59,7 +60,27 @@ int mdc_arm_list(struct mdc_arm *arm, const char *path, const char *api_version,
                  const char *extra_query, const char *budget_key, mdc_arm_page_fn page,
                  mdc_arm_list_done_fn done, void *ctx, struct mdc_error *err);
 
-/* Drives every call started until none is left. */
+/*
+ * A GET that may travel in an ARM batch (reference §9.5: POST /batch?api-version=2020-06-01,
+ * at most 20 requests; undocumented by Azure, hence opt-in with opts.batch). It completes
+ * through done exactly as mdc_arm_call's would: status, body and error of its own
+ * sub-response. A sub-request that was throttled or failed on the server, and every GET of a
+ * batch that failed as a whole, is sent again alone, with the transport's retries. Without
+ * opts.batch this is mdc_arm_call. Queued GETs leave when 20 are queued, on mdc_arm_batch_flush,
+ * and when mdc_arm_run starts: queue them outside callbacks, or flush.
+ */
+int mdc_arm_batch_get(struct mdc_arm *arm, const char *path, const char *api_version,
+                      const char *budget_key, mdc_arm_done_fn done, void *ctx,
+                      struct mdc_error *err);
+int mdc_arm_batch_flush(struct mdc_arm *arm, struct mdc_error *err);
+
+/* Goes on with a list from a page's nextLink (absolute, same origin as the endpoint), as
+ * mdc_arm_list does after its first page. */
+int mdc_arm_list_next(struct mdc_arm *arm, const char *next_link, const char *budget_key,
+                      mdc_arm_page_fn page, mdc_arm_list_done_fn done, void *ctx,
+                      struct mdc_error *err);
+
+/* Drives every call started until none is left (sending queued batch GETs first). */
 int mdc_arm_run(struct mdc_arm *arm, struct mdc_error *err);
 
 /* Synchronous call: *status and *body (caller frees with cJSON_Delete; may be NULL).

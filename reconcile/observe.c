@@ -445,6 +445,26 @@ static void perms_done(void *ctx, const struct mdc_error *err)
 	sub_finish_one(r);
 }
 
+/* The first page of the permissions (it may come in a batch); later pages as a list. */
+static void perms_first(void *ctx, int status, const cJSON *body, const struct mdc_error *err)
+{
+	struct subread *r = ctx;
+	struct mdc_error perr = MDC_ERROR_INIT;
+	const char *next;
+
+	if (err || perms_page(r, body, &perr) < 0) {
+		perms_done(r, err ? err : &perr);
+		mdc_error_clear(&perr);
+		return;
+	}
+	next = mdc_armjson_next_link(body);
+	if (next &&
+	    mdc_arm_list_next(r->o->arm, next, SUB(r)->id, perms_page, perms_done, r, &perr) == 0)
+		return;
+	perms_done(r, next ? &perr : NULL);
+	mdc_error_clear(&perr);
+}
+
 static void start_sub(struct obs *o, size_t idx)
 {
 	struct subread *r = mdc_xcalloc(1, sizeof(*r));
@@ -457,29 +477,25 @@ static void start_sub(struct obs *o, size_t idx)
 	r->pending = 5; /* four reads, plus this function's own hold */
 
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/Microsoft.Security/pricings", id);
-	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_PRICINGS, NULL, id, pricings_done, r, &err) <
-	    0) {
+	if (mdc_arm_batch_get(o->arm, p.ptr, MDC_API_PRICINGS, id, pricings_done, r, &err) < 0) {
 		sub_fail(r, &err);
 		r->pending--;
 	}
 	mdc_buf_reset(&p);
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/Microsoft.Security/settings/Sentinel", id);
-	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_SETTINGS, NULL, id, sync_done, r, &err) <
-	    0) {
+	if (mdc_arm_batch_get(o->arm, p.ptr, MDC_API_SETTINGS, id, sync_done, r, &err) < 0) {
 		sub_fail(r, &err);
 		r->pending--;
 	}
 	mdc_buf_reset(&p);
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/" MDC_NS_INSIGHTS, id);
-	if (mdc_arm_call(o->arm, "GET", p.ptr, MDC_API_PROVIDERS, NULL, id, provider_done, r,
-	                 &err) < 0) {
+	if (mdc_arm_batch_get(o->arm, p.ptr, MDC_API_PROVIDERS, id, provider_done, r, &err) < 0) {
 		sub_fail(r, &err);
 		r->pending--;
 	}
 	mdc_buf_reset(&p);
 	mdc_buf_addf(&p, "/subscriptions/%s/providers/Microsoft.Authorization/permissions", id);
-	if (mdc_arm_list(o->arm, p.ptr, MDC_API_PERMISSIONS, NULL, id, perms_page, perms_done, r,
-	                 &err) < 0)
+	if (mdc_arm_batch_get(o->arm, p.ptr, MDC_API_PERMISSIONS, id, perms_first, r, &err) < 0)
 		r->pending--;
 	mdc_error_clear(&err);
 	mdc_buf_release(&p);

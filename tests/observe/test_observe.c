@@ -55,6 +55,8 @@ static void stop_live(void)
 			emutest_stop(&live[i]);
 }
 
+static bool rig_batch; /* the next rig reads through ARM /batch */
+
 static int rig_start(struct rig *r, const char *const *emu_args, const char *yaml)
 {
 	struct mdc_error err = MDC_ERROR_INIT;
@@ -84,7 +86,8 @@ static int rig_start(struct rig *r, const char *const *emu_args, const char *yam
 	                                                .backoff_cap_ms = 400},
 	                                       .authorize = mdc_auth_authorize,
 	                                       .authorize_ctx = r->auth,
-	                                       .read_only = true},
+	                                       .read_only = true,
+	                                       .batch = rig_batch},
 	                &err) < 0)
 		goto out;
 	if (mdc_config_parse(&r->cfg, yaml, strlen(yaml), "test.yaml", &diags) < 0) {
@@ -344,6 +347,63 @@ TEST(read_only_client_refuses_writes)
 	ASSERT_EQ_INT(0, status);
 	mdc_error_clear(&err);
 	rig_stop(&r);
+}
+
+/* Reads the same through ARM /batch, in fewer HTTP requests, or through single GETs when
+ * ARM refuses batches. */
+static void check_batched_read(int *mdc_failed_, bool refuse)
+{
+	struct rig r;
+	struct mdc_error err = MDC_ERROR_INIT;
+	struct emuresp resp = {0}, log = {0};
+	struct mdc_http_stats st;
+	const cJSON *it;
+	int batches = 0, pricing_gets = 0;
+
+	rig_batch = true;
+	ASSERT(rig_start(&r, NULL, base_yaml) == 0);
+	rig_batch = false;
+	if (refuse) {
+		ASSERT_EQ_INT(0, emutest_req(&r.emu, "POST", "/_emulator/faults", NULL,
+		                             "{\"path\":\"/batch\",\"status\":404,\"count\":-1}",
+		                             NULL, &resp));
+		emuresp_free(&resp);
+	}
+	ASSERT_EQ_INT(0, mdc_observe(&r.act, r.arm, r.cfg, NULL, &err));
+	ASSERT_EQ_STR("P2", mdc_sub_pricing(sub(r.act, PAYMENTS), "VirtualMachines")->sub_plan);
+	ASSERT_EQ_INT(MDC_TRUE, sub(r.act, PAYMENTS)->sync_enabled);
+	ASSERT_EQ_INT(MDC_PROVIDER_NOT_REGISTERED, sub(r.act, WEB_EU)->insights_provider);
+	ASSERT(sub(r.act, WEB_EU)->perms.read);
+	ASSERT(sub(r.act, RED)->pricings_read && !sub(r.act, BLUE)->pricings_read);
+	for (size_t i = 0; i < r.act->nsubs; i++)
+		ASSERT_EQ_INT(0, r.act->subs[i].error.code);
+	ASSERT_EQ_INT(0, emutest_req(&r.emu, "GET", "/_emulator/requests", NULL, NULL, NULL, &log));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(log.json, "value"))
+	{
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(it, "path"));
+		batches += path && !strcmp(path, "/batch");
+		pricing_gets +=
+		    path && strstr(path, "/providers/Microsoft.Security/pricings") != NULL;
+	}
+	/* Three selected, enabled subscriptions x 4 reads fit one batch. */
+	ASSERT_EQ_INT(1, batches);
+	ASSERT_EQ_INT(3, pricing_gets);
+	mdc_http_stats(mdc_arm_http(r.arm), &st);
+	if (!refuse)
+		ASSERT(st.requests < 3 + 4 * 3); /* fewer HTTP requests than single GETs */
+	emuresp_free(&log);
+	mdc_error_clear(&err);
+	rig_stop(&r);
+}
+
+TEST(batch_reads_the_same_in_fewer_requests)
+{
+	check_batched_read(mdc_failed_, false);
+}
+
+TEST(batch_refused_falls_back_to_single_gets)
+{
+	check_batched_read(mdc_failed_, true);
 }
 
 int main(int argc, char **argv)
