@@ -54,7 +54,9 @@ emu_start() {
 		cp "$2" "$EMU_DIR/state.json" || return 1
 	fi
 	shift 2
-	rm -rf "$EMU_DIR/tls" "$EMU_DIR/port"
+	# Cleared here, not only by the redirection below: that happens in the forked child,
+	# and until it does the wait would read the previous emulator's "listening" line.
+	rm -rf "$EMU_DIR/tls" "$EMU_DIR/port" "$EMU_DIR/emu.out" "$EMU_DIR/emu.err"
 	"$MDCEMU" --state "$EMU_DIR/state.json" --port-file "$EMU_DIR/port" --tls-dir "$EMU_DIR/tls" \
 		"$@" >"$EMU_DIR/emu.out" 2>"$EMU_DIR/emu.err" &
 	EMU_PID=$!
