@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "util.h"
 #include "banned.h"
 
 void mdc_sha256(const void *data, size_t len, unsigned char out[32])
@@ -112,20 +113,6 @@ int mdc_base64url_decode(const char *s, unsigned char **out, size_t *outlen)
 	return 0;
 }
 
-static void format_guid(char out[37], const unsigned char b[16])
-{
-	static const char hex[] = "0123456789abcdef";
-	int o = 0;
-
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 void mdc_guid_random(char out[37])
 {
 	unsigned char b[16];
@@ -134,7 +121,7 @@ void mdc_guid_random(char out[37])
 		abort();
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	format_guid(out, b);
+	mdc_guid_format(out, b);
 }
 
 void mdc_guid_from(char out[37], const char *const *parts, size_t nparts)
@@ -152,7 +139,7 @@ void mdc_guid_from(char out[37], const char *const *parts, size_t nparts)
 	/* Shaped like a version-5 (name-based) GUID. */
 	md[6] = (md[6] & 0x0f) | 0x50;
 	md[8] = (md[8] & 0x3f) | 0x80;
-	format_guid(out, md);
+	mdc_guid_format(out, md);
 }
 
 /* --- client certificates ------------------------------------------------------------ */

@@ -135,22 +135,14 @@ static void rng_seed(uint64_t *s)
 
 static void guid_random(uint64_t *s, char out[37])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 	uint64_t a = rng_next(s), c = rng_next(s);
-	int o = 0;
 
 	memcpy(b, &a, 8);
 	memcpy(b + 8, &c, 8);
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
+	mdc_guid_format(out, b);
 }
 
 /* --- logging ------------------------------------------------------------------------ */

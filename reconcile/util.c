@@ -200,6 +200,20 @@ bool mdc_str_contains_i(const char *s, const char *needle)
 	return false;
 }
 
+void mdc_guid_format(char out[37], const unsigned char b[16])
+{
+	static const char hex[] = "0123456789abcdef";
+	int o = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
 bool mdc_streq_i(const char *a, const char *b)
 {
 	if (!a || !b)

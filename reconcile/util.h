@@ -63,6 +63,8 @@ void mdc_strmap_clear(struct mdc_strmap *m, void (*free_value)(void *));
 bool mdc_is_guid(const char *s);
 /* Writes the lower-case form of a GUID into out (37 bytes). Returns false if not a GUID. */
 bool mdc_guid_normalize(const char *s, char out[37]);
+/* Writes 16 bytes as a lower-case 8-4-4-4-12 GUID into out (37 bytes). */
+void mdc_guid_format(char out[37], const unsigned char b[16]);
 /* ASCII case-insensitive equality; NULLs are equal only to NULL. */
 bool mdc_streq_i(const char *a, const char *b);
 /* True if needle occurs in s, ASCII case-insensitively (strcasestr is a GNU extension). */
