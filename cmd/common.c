@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,6 +18,14 @@ static const char *env_or_null(const char *name)
 	return v && *v ? v : NULL;
 }
 
+static bool env_is_off(const char *name)
+{
+	const char *v = env_or_null(name);
+
+	return v && (!strcmp(v, "0") || !strcasecmp(v, "off") || !strcasecmp(v, "false") ||
+	             !strcasecmp(v, "no"));
+}
+
 void cli_common_init(struct cli_common *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -24,6 +33,9 @@ void cli_common_init(struct cli_common *c)
 	c->authority_host = env_or_null("AZURE_AUTHORITY_HOST");
 	c->ca_file = env_or_null("MDCCTL_CA_FILE");
 	c->parallelism = 32;
+	/* Reads travel 20 to an ARM /batch unless switched off (reference §9.5: undocumented,
+	 * so optional; any batch ARM refuses turns them back into single GETs). */
+	c->arm_batch = !env_is_off("MDCCTL_ARM_BATCH");
 	/* https://no-color.org: any non-empty value disables colour. */
 	c->no_color = env_or_null("NO_COLOR") != NULL;
 }
@@ -86,7 +98,8 @@ int cli_common_option(struct cli_common *c, const char *cmd, int opt, const char
 		c->parallelism = (int)n;
 		return 1;
 	case OPT_ARM_BATCH:
-		c->arm_batch = true;
+	case OPT_NO_ARM_BATCH:
+		c->arm_batch = opt == OPT_ARM_BATCH;
 		return 1;
 	case OPT_NO_COLOR:
 		c->no_color = true;

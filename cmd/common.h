@@ -23,6 +23,7 @@ enum {
 	OPT_NO_COLOR,
 	OPT_AUTH,
 	OPT_ARM_BATCH,
+	OPT_NO_ARM_BATCH,
 	OPT_COMMON_MAX
 };
 
@@ -37,6 +38,7 @@ enum {
 	    {"parallelism", required_argument, NULL, OPT_PARALLELISM},                             \
 	    {"no-color", no_argument, NULL, OPT_NO_COLOR},                                         \
 	    {"arm-batch", no_argument, NULL, OPT_ARM_BATCH},                                       \
+	    {"no-arm-batch", no_argument, NULL, OPT_NO_ARM_BATCH},                                 \
 	    {"auth", required_argument, NULL, OPT_AUTH}, {"verbose", no_argument, NULL, 'v'},      \
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
@@ -56,8 +58,8 @@ enum {
 	"      --ca-file PATH       trust this CA as well (env MDCCTL_CA_FILE)\n"                  \
 	"      --auth KIND          secret|certificate|federated|managed-identity|azure-cli\n"     \
 	"      --parallelism N      requests in flight (default 32)\n"                             \
-	"      --arm-batch          read through ARM /batch, 20 GETs a request (undocumented\n"    \
-	"                           by Azure; falls back to single GETs)\n"                        \
+	"      --no-arm-batch       read with single GETs, not 20 to an ARM /batch request\n"      \
+	"                           (undocumented by Azure; env MDCCTL_ARM_BATCH=0)\n"             \
 	"      --no-color           no colour (also NO_COLOR)\n"                                   \
 	"  -v, --verbose            more detail on stderr (never secrets)\n"                       \
 	"  -h, --help               this help\n"

@@ -1,5 +1,6 @@
 #include "arm.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@ struct mdc_arm {
 	mdc_http_authorize_fn authorize;
 	void *authorize_ctx;
 	bool read_only;
-	bool batch;                 /* opts.batch: GETs go 20 to a POST /batch */
+	bool batch;                 /* GETs go 20 to a POST /batch (opts.batch, until refused) */
+	struct mdc_http_opts log;   /* the log hook and verbosity of opts.http */
 	struct batch_item *pending; /* queued by mdc_arm_batch_get, not yet sent */
 	size_t npending;
 };
@@ -80,6 +82,7 @@ int mdc_arm_new(struct mdc_arm **out, const struct mdc_arm_opts *opts, struct md
 	arm->authorize_ctx = opts->authorize_ctx;
 	arm->read_only = opts->read_only;
 	arm->batch = opts->batch;
+	arm->log = opts->http;
 	rc = mdc_http_new(&arm->http, &opts->http, err);
 	if (rc < 0) {
 		mdc_arm_free(arm);
@@ -285,24 +288,51 @@ static void resend_alone(struct mdc_arm *arm, struct batch_item *it)
 	mdc_error_clear(&err);
 }
 
+/* The headers of a sub-response, names lower case as the transport gives them: all of them
+ * for an error, else only those that feed the throttling budget. */
+static void sub_headers(struct mdc_kvlist *out, const cJSON *hdrs, bool all)
+{
+	const cJSON *h;
+
+	cJSON_ArrayForEach(h, hdrs)
+	{
+		char name[64];
+		size_t i;
+
+		if (!cJSON_IsString(h) || !h->string)
+			continue;
+		for (i = 0; h->string[i] && i < sizeof(name) - 1; i++)
+			name[i] = (char)tolower((unsigned char)h->string[i]);
+		name[i] = '\0';
+		if (h->string[i])
+			continue; /* no header the client reads has a name this long */
+		if (all || !strncmp(name, "x-ms-ratelimit-remaining-", 25))
+			mdc_kvlist_set(out, name, h->valuestring, false);
+	}
+}
+
 /* One sub-response, completed as if its request had been sent alone. */
 static void batch_one(struct mdc_arm *arm, struct batch_item *it, const cJSON *r)
 {
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "httpStatusCode");
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(r, "content");
-	const cJSON *hdrs = cJSON_GetObjectItemCaseSensitive(r, "headers"), *h;
+	const cJSON *hdrs = cJSON_GetObjectItemCaseSensitive(r, "headers");
 	struct mdc_http_response resp = MDC_HTTP_RESPONSE_INIT;
 	struct mdc_error err = MDC_ERROR_INIT;
 	int status = cJSON_IsNumber(st) ? st->valueint : 0;
 	char *text;
 
-	/* Throttled, failed on the server, or missing: again alone, where Retry-After and
-	 * back-off apply. */
+	sub_headers(&resp.headers, hdrs, status >= 400);
+	mdc_http_budget_note(arm->http, it->budget_key, status, &resp.headers);
+	/* Throttled, failed on the server, or missing: again alone, where Retry-After (now
+	 * also the pause of its budget) and back-off apply. */
 	if (status == 0 || status == 429 || status >= 500) {
+		mdc_kvlist_clear(&resp.headers);
 		resend_alone(arm, it);
 		return;
 	}
 	if (status < 400) {
+		mdc_kvlist_clear(&resp.headers);
 		it->done(it->ctx, status, cJSON_IsNull(content) ? NULL : content, NULL);
 		return;
 	}
@@ -310,8 +340,6 @@ static void batch_one(struct mdc_arm *arm, struct batch_item *it, const cJSON *r
 	resp.attempts = 1;
 	resp.method = "GET";
 	resp.url = mdc_xasprintf("%s%s", arm->endpoint, it->path);
-	cJSON_ArrayForEach(h, hdrs) if (cJSON_IsString(h))
-	    mdc_kvlist_set(&resp.headers, h->string, h->valuestring, true);
 	text = content ? cJSON_PrintUnformatted(content) : NULL;
 	if (text)
 		mdc_buf_adds(&resp.body, text);
@@ -325,23 +353,61 @@ static void batch_one(struct mdc_arm *arm, struct batch_item *it, const cJSON *r
 	mdc_error_clear(&err);
 }
 
+static const cJSON *sub_named(const cJSON *r, const char *name)
+{
+	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(r, "name");
+
+	return cJSON_IsString(nm) && !strcmp(nm->valuestring, name) ? r : NULL;
+}
+
+static bool arm_refuses(int status)
+{
+	return status >= 400 && status < 500 && status != 408 && status != 429;
+}
+
+static void arm_log(struct mdc_arm *arm, const struct mdc_http_response *resp)
+{
+	char line[160];
+
+	if (!arm->log.log || arm->log.verbose < 1)
+		return;
+	snprintf(line, sizeof(line),
+	         "arm: POST /batch answered %d: reading with single GETs from now on",
+	         resp->status);
+	arm->log.log(arm->log.log_ctx, line);
+}
+
 static void batch_done(void *ctx, struct mdc_http_response *resp, const struct mdc_error *herr)
 {
 	struct batch *b = ctx;
 	cJSON *body = herr ? NULL : parse_body(resp);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "responses");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "responses"), *next;
 
+	/* UNCERTAIN (§9.5): a 202 + Location means sub-requests still pending. Not polled:
+	 * without "responses" every GET goes alone, as after any unusable answer. */
+	if (!cJSON_IsArray(v))
+		v = NULL;
+
+	/* An ARM that answers the batch itself with a 4xx (no such endpoint, a policy, a
+	 * changed contract) will answer the next one the same: the rest of the run reads with
+	 * single GETs. A 408, a 429 or a 5xx is this batch's bad luck only. */
+	if (herr && arm_refuses(resp->status) && b->arm->batch) {
+		b->arm->batch = false;
+		arm_log(b->arm, resp);
+	}
+	next = v ? v->child : NULL;
 	for (size_t i = 0; i < b->n; i++) {
 		const cJSON *r = NULL, *it;
 		char name[24];
 
+		/* Responses come in request order, each named as its request was. */
 		snprintf(name, sizeof(name), "%zu", i);
-		cJSON_ArrayForEach(it, v)
-		{
-			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
-			if (cJSON_IsString(nm) && !strcmp(nm->valuestring, name))
-				r = it;
-		}
+		for (it = next; !r && it; it = it->next)
+			r = sub_named(it, name);
+		for (it = v ? v->child : NULL; !r && it && it != next; it = it->next)
+			r = sub_named(it, name);
+		if (r)
+			next = r->next;
 		/* A batch that failed as a whole (lost in transit, throttled, or an ARM that
 		 * does not take batches) costs a second try of each GET alone, which reports
 		 * its own outcome. */
@@ -365,6 +431,14 @@ int mdc_arm_batch_flush(struct mdc_arm *arm, struct mdc_error *err)
 
 	if (!arm->npending)
 		return 0;
+	if (!arm->batch) { /* refused since these were queued */
+		for (size_t i = 0; i < arm->npending; i++) {
+			resend_alone(arm, &arm->pending[i]);
+			batch_item_free(&arm->pending[i]);
+		}
+		arm->npending = 0;
+		return 0;
+	}
 	b = mdc_xcalloc(1, sizeof(*b));
 	b->arm = arm;
 	b->items = arm->pending;
@@ -420,7 +494,9 @@ int mdc_arm_batch_get(struct mdc_arm *arm, const char *path, const char *api_ver
 {
 	struct batch_item *it;
 
-	if (!arm->batch)
+	/* Alone when batches are off or refused, and when the subscription's budget is paused
+	 * or nearly spent: the transport then paces it (§9.2). */
+	if (!arm->batch || !mdc_http_budget_take(arm->http, budget_key, "GET"))
 		return mdc_arm_call(arm, "GET", path, api_version, NULL, budget_key, done, ctx,
 		                    err);
 	if (!arm->pending)

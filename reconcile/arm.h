@@ -23,7 +23,7 @@ struct mdc_arm_opts {
 	struct mdc_http_opts http;
 	mdc_http_authorize_fn authorize;
 	void *authorize_ctx;
-	bool read_only; /* refuse every method but GET (drift's guarantee) */
+	bool read_only; /* only GETs, alone or in a /batch (drift's guarantee) */
 	bool batch;     /* send mdc_arm_batch_get's GETs 20 to a POST /batch (§9.5) */
 };
 
@@ -62,12 +62,16 @@ int mdc_arm_list(struct mdc_arm *arm, const char *path, const char *api_version,
 
 /*
  * A GET that may travel in an ARM batch (reference §9.5: POST /batch?api-version=2020-06-01,
- * at most 20 requests; undocumented by Azure, hence opt-in with opts.batch). It completes
+ * at most 20 requests; undocumented by Azure, hence optional: opts.batch). It completes
  * through done exactly as mdc_arm_call's would: status, body and error of its own
  * sub-response. A sub-request that was throttled or failed on the server, and every GET of a
- * batch that failed as a whole, is sent again alone, with the transport's retries. Without
- * opts.batch this is mdc_arm_call. Queued GETs leave when 20 are queued, on mdc_arm_batch_flush,
- * and when mdc_arm_run starts: queue them outside callbacks, or flush.
+ * batch that failed as a whole, is sent again alone, with the transport's retries; once ARM
+ * refuses a batch with a 4xx (other than 408/429) the client sends single GETs for the rest
+ * of its life. Sub-responses feed the budget_key's throttling estimate and a 429's
+ * Retry-After pauses it, as standalone responses do; a GET whose budget is paused or nearly
+ * spent goes alone, where the transport paces it. Without opts.batch this is mdc_arm_call.
+ * Queued GETs leave when 20 are queued, on mdc_arm_batch_flush, and when mdc_arm_run starts:
+ * queue them outside callbacks, or flush.
  */
 int mdc_arm_batch_get(struct mdc_arm *arm, const char *path, const char *api_version,
                       const char *budget_key, mdc_arm_done_fn done, void *ctx,

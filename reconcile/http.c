@@ -342,10 +342,11 @@ static long long budget_reserve(struct mdc_http *h, struct xfer *x, long long no
 	return slot;
 }
 
-/* Reads x-ms-ratelimit-remaining-{subscription,tenant}[-global]-{reads,writes,deletes}. */
-static void budget_update(struct mdc_http *h, struct xfer *x, long long now)
+/* Reads x-ms-ratelimit-remaining-{subscription,tenant}[-global]-{reads,writes,deletes}
+ * (names lower case) into key's budget. */
+static void budget_update(struct mdc_http *h, const char *key, const struct mdc_kvlist *hd,
+                          long long now)
 {
-	const struct mdc_kvlist *hd = &x->resp.headers;
 	static const char prefix[] = "x-ms-ratelimit-remaining-";
 	double best[CAT_MAX];
 	struct budget *b;
@@ -386,7 +387,7 @@ static void budget_update(struct mdc_http *h, struct xfer *x, long long now)
 	for (int c = 0; c < CAT_MAX; c++) {
 		if (best[c] < 0)
 			continue;
-		if (!(b = budget_get(h, x->budget_key, true)))
+		if (!(b = budget_get(h, key, true)))
 			return;
 		b->cat[c].known = 1;
 		b->cat[c].est = best[c];
@@ -766,6 +767,44 @@ static long long backoff_ms(struct mdc_http *h, int attempt)
 	return (long long)(rng_next(&h->rng) % (uint64_t)(ceil + 1));
 }
 
+/* --- budgets of requests that travel inside another (ARM /batch, reference §9.5) ------ */
+
+bool mdc_http_budget_take(struct mdc_http *h, const char *key, const char *method)
+{
+	struct budget *b = budget_get(h, key, false);
+	int c = method_cat(method);
+	long long now;
+
+	if (!b)
+		return true;
+	now = now_ms();
+	if (b->paused_until > now)
+		return false;
+	if (!b->cat[c].known)
+		return true;
+	budget_refill(b, c, now);
+	if (b->cat[c].est < cat_capacity[c] / 10 || b->cat[c].next_slot > now)
+		return false; /* near the end: alone, where budget_reserve spaces it */
+	b->cat[c].est -= 1;
+	return true;
+}
+
+void mdc_http_budget_note(struct mdc_http *h, const char *key, int status,
+                          const struct mdc_kvlist *headers)
+{
+	long long now = now_ms(), ra;
+	struct budget *b;
+
+	budget_update(h, key, headers, now);
+	if (status != 429)
+		return;
+	h->st.throttled++;
+	if ((ra = retry_after_ms(headers)) < 0)
+		ra = backoff_ms(h, 1);
+	if ((b = budget_get(h, key, true)) && b->paused_until < now + ra)
+		b->paused_until = now + ra;
+}
+
 static const char *reason_phrase(int status)
 {
 	switch (status) {
@@ -842,7 +881,7 @@ static void attempt_done(struct mdc_http *h, struct xfer *x, CURLcode rc)
 
 	if (rc == CURLE_OK) {
 		x->resp.status = (int)status;
-		budget_update(h, x, now);
+		budget_update(h, x->budget_key, &x->resp.headers, now);
 		if (status == 429)
 			h->st.throttled++;
 		if (status == 429 || status == 503) {

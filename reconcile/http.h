@@ -136,6 +136,16 @@ int mdc_http_run(struct mdc_http *h, struct mdc_error *err);
  * wait before retrying); other requests progress meanwhile. A pending timer keeps
  * mdc_http_run running. Dropped without a call by mdc_http_free. */
 void mdc_http_timer(struct mdc_http *h, long ms, void (*fn)(void *ctx), void *ctx);
+/* Throttling budgets of requests that travel inside another (the GETs of an ARM /batch,
+ * reference §9.5), which the transport does not see. mdc_http_budget_take spends one
+ * request of key's budget and returns true, or returns false, spending nothing, while key
+ * is paused after a 429 or close to empty: that request should then go alone, where the
+ * transport paces it. mdc_http_budget_note feeds one such request's response (status and
+ * lower-case headers: x-ms-ratelimit-remaining-*, Retry-After) as the transport feeds its
+ * own. A NULL key has no budget. */
+bool mdc_http_budget_take(struct mdc_http *h, const char *key, const char *method);
+void mdc_http_budget_note(struct mdc_http *h, const char *key, int status,
+                          const struct mdc_kvlist *headers);
 /* Synchronous convenience: submits req (its done/ctx ignored), drives the loop (other
  * queued requests progress too) until it finishes, and moves the result into *resp
  * (caller releases it with mdc_http_response_release). Returns 0 on a 1xx-3xx status, or

@@ -23,7 +23,17 @@ check "converged text says 0 drifted" grep -q '^Drift: 0 drifted, 0 pending, 0 u
 emu_admin GET /_emulator/requests >"$tmp/log"
 check "requests were logged" jq -e '.count > 5' "$tmp/log"
 check "only GETs and the token POST" jq -e '[.value[] | select(.method != "GET" and
-	(.method != "POST" or (.path | test("/oauth2/v2.0/token$") | not)))] | length == 0' "$tmp/log"
+	((.method == "POST" and (.path == "/batch" or (.path | test("/oauth2/v2.0/token$")))) | not))] | length == 0' "$tmp/log"
+check "reads travelled in ARM /batch requests" jq -e '[.value[] | select(.path == "/batch")] | length > 0' "$tmp/log"
+emu_admin POST /_emulator/reset >/dev/null
+drift -f "$cfg" --no-arm-batch
+emu_admin GET /_emulator/requests >"$tmp/log"
+check "--no-arm-batch: the same answer with single GETs only" sh -c "[ $(rc) = 0 ] &&
+	jq -e '([.value[] | select(.path == \"/batch\")] | length == 0) and .count > 5' '$tmp/log' >/dev/null"
+emu_admin POST /_emulator/reset >/dev/null
+MDCCTL_ARM_BATCH=0 drift -f "$cfg"
+emu_admin GET /_emulator/requests >"$tmp/log"
+check "MDCCTL_ARM_BATCH=0: no /batch either" jq -e '[.value[] | select(.path == "/batch")] | length == 0' "$tmp/log"
 
 # 2. drift out of band: Prod-B VirtualMachines set to Free in the portal -> exit 2
 set_pricing $B VirtualMachines Free
@@ -35,7 +45,7 @@ check "json lists the one drifted item" jqo '.format_version == 1 and (.drift | 
 	(.pending | length) == 0 and .ignored == 0 and .baseline == null'
 emu_admin GET /_emulator/requests >"$tmp/log"
 check "drift with changes still sent only GETs" jq -e '[.value[] | select(.method != "GET" and
-	(.path | test("/oauth2/v2.0/token$") | not))] | length == 0' "$tmp/log"
+	((.method == "POST" and (.path == "/batch" or (.path | test("/oauth2/v2.0/token$")))) | not))] | length == 0' "$tmp/log"
 drift -f "$cfg" --format markdown
 check "markdown exits 2 and names the item" sh -c "[ $(rc) = 2 ] && grep -q '^### mdcctl drift' '$tmp/out' && grep -q 'VirtualMachines' '$tmp/out'"
 
