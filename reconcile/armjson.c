@@ -71,10 +71,16 @@ static const cJSON *page_value(const cJSON *body, struct mdc_error *err, const c
 
 char *mdc_armjson_fingerprint(const cJSON *obj)
 {
-	char *text = cJSON_PrintUnformatted(obj);
-	char *fp = mdc_sha256_tagged(text ? text : "", text ? strlen(text) : 0);
+	/* Printed into a reused buffer: a tenant read fingerprints every plan of every
+	 * subscription, and cJSON's own printer grows and copies a fresh one each time. */
+	static _Thread_local char small[8192];
+	char *text = small, *fp;
 
-	cJSON_free(text);
+	if (!cJSON_PrintPreallocated((cJSON *)obj, small, (int)sizeof(small), 0))
+		text = cJSON_PrintUnformatted(obj);
+	fp = mdc_sha256_tagged(text ? text : "", text ? strlen(text) : 0);
+	if (text != small)
+		cJSON_free(text);
 	return fp;
 }
 
