@@ -57,7 +57,7 @@ struct list {
  * A response body is parsed into a tree that lives only while its callback runs (bodies are
  * borrowed, arm.h). Those trees are built in an arena, one bump region per client emptied
  * when the tree is dropped, instead of one malloc per node and string: a tenant read parses
- * some 20,000 ARM objects, and freeing their small chunks one by one cost about a fifth of
+ * some 20,000 ARM responses, and freeing their small chunks one by one cost about a third of
  * the client's CPU (glibc consolidates them again on the next large malloc). cJSON takes an
  * allocator only through its process-wide hooks, so the hooks point at the arena for the
  * length of one parse call: the client is single-threaded, and nothing else in mdcctl uses
