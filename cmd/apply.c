@@ -53,8 +53,8 @@ static const char usage_text[] =
     "Makes Azure match the desired state. From a config: plans, shows the plan and asks\n"
     "for 'yes' (on a terminal; otherwise --auto-approve is required). From a saved plan\n"
     "or a resume file: refuses when an object the plan read has changed since. Exit 0\n"
-    "when every item that could be applied was applied (blocked items are listed, not\n"
-    "attempted); 1 on error or partial failure, with a resume file.\n"
+    "when Azure matches; 1 on error, on partial failure (with a resume file), and when\n"
+    "blocked items remain (listed, never attempted: a prerequisite is missing).\n"
     "\n"
     "      --auto-approve       apply without asking\n"
     "      --format FMT         text (default) or json (the result; progress on stderr)\n"
@@ -65,6 +65,20 @@ static const char usage_text[] =
     "      --conflict-wait S    wait after a pricing 409 Conflict (default 5)\n"
     "  With a saved plan made from git, give the same --git options to check that the\n"
     "  ref still points at the commit the plan was made from.\n" CLI_COMMON_HELP;
+
+/* Blocked items were never attempted, but Azure does not match the desired state while
+ * they remain (DESIGN: exit 0 only when converged). */
+static int blocked_exit(size_t blocked)
+{
+	if (!blocked)
+		return EXIT_OK;
+	fflush(stdout); /* after the table, also when stdout is a pipe */
+	fprintf(stderr,
+	        "mdcctl: error: %zu item%s blocked (listed above): Azure will not match the "
+	        "desired state until what %s is in place\n",
+	        blocked, blocked == 1 ? " is" : "s are", blocked == 1 ? "it needs" : "they need");
+	return EXIT_FAIL;
+}
 
 struct ui {
 	bool json;
@@ -471,6 +485,7 @@ int cmd_apply(int argc, char **argv)
 			if (mdc_apply(&res, s.arm, plan, &ao, &err) == 0)
 				print_json(plan, res, NULL);
 		}
+		rc = blocked_exit(plan->counts.blocked);
 		goto cleanup;
 	}
 	if (!saved && !auto_approve && !confirm()) {
@@ -513,6 +528,8 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (ui.json)
 		print_json(plan, res, wrote_resume ? resume_path : NULL);
+	if (rc == EXIT_OK)
+		rc = blocked_exit(res->counts.blocked);
 cleanup:
 	mdc_apply_lock_release(lock);
 	mdc_apply_result_free(res);

@@ -60,9 +60,10 @@ struct list {
  * some 20,000 ARM responses, and freeing their small chunks one by one cost about a third of
  * the client's CPU (glibc consolidates them again on the next large malloc). cJSON takes an
  * allocator only through its process-wide hooks, so the hooks point at the arena for the
- * length of one parse call: the client is single-threaded, and nothing else in mdcctl uses
- * cJSON meanwhile. A sanitizer build frees the region's memory at every drop, so that a
- * callback keeping a pointer into a borrowed body is still caught.
+ * length of one parse call, and only for the thread that parses (the client is
+ * single-threaded; any other thread using cJSON meanwhile still gets malloc and free). A
+ * sanitizer build frees the region's memory at every drop, so that a callback keeping a
+ * pointer into a borrowed body is still caught.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define ARENA_KEEPS 0
@@ -84,9 +85,15 @@ struct chunk {
 
 static _Thread_local struct mdc_arm *parsing; /* whose arena the hooks fill */
 
+/* Another thread's cJSON calls while the hooks are set (a test's in-process server, say):
+ * malloc and free, as without them. */
 static void *arena_malloc(size_t n)
 {
-	struct chunk *c = parsing->chunks;
+	struct chunk *c;
+
+	if (!parsing)
+		return malloc(n);
+	c = parsing->chunks;
 
 	n = (n + 15) & ~(size_t)15;
 	if (!c || c->size - c->used < n) {
@@ -107,7 +114,9 @@ static void *arena_malloc(size_t n)
 
 static void arena_free(void *p)
 {
-	(void)p; /* the whole region goes at once, in drop_tree */
+	if (!parsing)
+		free(p);
+	/* else: the whole region goes at once, in drop_tree */
 }
 
 /* Empties the arena, keeping its largest region for the next tree. */

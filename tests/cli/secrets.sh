@@ -136,7 +136,8 @@ for kind in secret certificate federated; do
 	admin DELETE faults >/dev/null
 	run apply-resume "0 1" apply $v "$f/resume.json" --auto-approve --poll-interval 0.2
 	run apply-saved "0 1" apply $v "$f/plan.json" --auto-approve --poll-interval 0.2
-	run apply "0" apply $v -f "$config" --auto-approve --poll-interval 0.2 --resume-file "$f/resume2.json"
+	# exit 1: the example's Data-Analytics subscription stays blocked (Reader only)
+	run apply "1" apply $v -f "$config" --auto-approve --poll-interval 0.2 --resume-file "$f/resume2.json"
 	run watch-apply "0" watch $v --git "file://$tmp/repo" --git-path cfg.yaml --once --apply
 	# the example's Data-Analytics subscription stays blocked: still drift
 	run drift-after "2" drift $v -f "$config"

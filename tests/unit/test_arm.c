@@ -321,6 +321,53 @@ TEST(batch_sub_429_waits_retry_after_then_goes_alone)
 	rig_stop(&r);
 }
 
+/* Another thread builds, prints and frees cJSON trees all along while the client parses its
+ * responses into its arena: neither may see the other's memory. */
+static volatile int churn_stop;
+
+static void *churn(void *arg)
+{
+	long *rounds = arg;
+
+	while (!churn_stop) {
+		cJSON *o = cJSON_CreateObject();
+		char *text;
+
+		for (int i = 0; i < 20; i++)
+			cJSON_AddStringToObject(o, "key",
+			                        "a value long enough to be its own chunk");
+		text = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		o = cJSON_Parse(text);
+		free(text);
+		cJSON_Delete(o);
+		(*rounds)++;
+	}
+	return NULL;
+}
+
+TEST(other_threads_cjson_is_not_in_the_arena)
+{
+	struct rig r;
+	struct got g = {0};
+	pthread_t t;
+	long rounds = 0;
+
+	ASSERT_EQ_INT(0, rig_start(&r));
+	churn_stop = 0;
+	ASSERT_EQ_INT(0, pthread_create(&t, NULL, churn, &rounds));
+	for (int k = 0; k < 10; k++) {
+		for (int i = 0; i < 40; i++)
+			get(&r, "s1", "ok", k * 100 + i, &g);
+		ASSERT_EQ_INT(0, run(&r));
+	}
+	churn_stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_EQ_INT(400, g.ok);
+	ASSERT(rounds > 0);
+	rig_stop(&r);
+}
+
 int main(int argc, char **argv)
 {
 	return mdc_test_main(argc, argv);
