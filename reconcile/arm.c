@@ -16,8 +16,10 @@ struct mdc_arm {
 	mdc_http_authorize_fn authorize;
 	void *authorize_ctx;
 	bool read_only;
-	bool batch;                 /* GETs go 20 to a POST /batch (opts.batch, until refused) */
-	struct mdc_http_opts log;   /* the log hook and verbosity of opts.http */
+	bool batch; /* GETs go 20 to a POST /batch (opts.batch, until refused) */
+	void (*log)(void *ctx, const char *line); /* opts.http's log hook, verbosity */
+	void *log_ctx;
+	int verbose;
 	struct batch_item *pending; /* queued by mdc_arm_batch_get, not yet sent */
 	size_t npending;
 	struct chunk *chunks; /* the arena of response trees, newest region first */
@@ -94,7 +96,6 @@ static void *arena_malloc(size_t n)
 	if (!parsing)
 		return malloc(n);
 	c = parsing->chunks;
-
 	n = (n + 15) & ~(size_t)15;
 	if (!c || c->size - c->used < n) {
 		size_t size = c ? c->size * 2 : ARENA_FIRST;
@@ -203,7 +204,9 @@ int mdc_arm_new(struct mdc_arm **out, const struct mdc_arm_opts *opts, struct md
 	arm->authorize_ctx = opts->authorize_ctx;
 	arm->read_only = opts->read_only;
 	arm->batch = opts->batch;
-	arm->log = opts->http;
+	arm->log = opts->http.log;
+	arm->log_ctx = opts->http.log_ctx;
+	arm->verbose = opts->http.verbose;
 	rc = mdc_http_new(&arm->http, &opts->http, err);
 	if (rc < 0) {
 		mdc_arm_free(arm);
@@ -486,12 +489,12 @@ static void arm_log(struct mdc_arm *arm, const struct mdc_http_response *resp)
 {
 	char line[160];
 
-	if (!arm->log.log || arm->log.verbose < 1)
+	if (!arm->log || arm->verbose < 1)
 		return;
 	snprintf(line, sizeof(line),
 	         "arm: POST /batch answered %d: reading with single GETs from now on",
 	         resp->status);
-	arm->log.log(arm->log.log_ctx, line);
+	arm->log(arm->log_ctx, line);
 }
 
 static void batch_done(void *ctx, struct mdc_http_response *resp, const struct mdc_error *herr)
