@@ -301,13 +301,21 @@ static void group_header_text(struct mdc_buf *out, const struct mdc_plan *p,
 	mdc_buf_addch(out, '\n');
 }
 
+/* The verb shown for an item: a blocked no-op is a subscription that could not be read,
+ * which has nothing to do yet only because nothing is known about it. */
+static const char *verb(const struct mdc_plan_item *it)
+{
+	return it->action == MDC_ACT_NOOP && it->blocked ? "cannot plan"
+	                                                 : mdc_action_name(it->action);
+}
+
 static void item_text(struct mdc_buf *out, const struct mdc_plan_item *it, bool color)
 {
 	char s = symbol(it);
 
 	mdc_buf_adds(out, "  ");
 	col(out, color, sym_color(s));
-	mdc_buf_addf(out, "%c %s ", s, mdc_action_name(it->action));
+	mdc_buf_addf(out, "%c %s ", s, verb(it));
 	mdc_sanitize_term(out, label(it));
 	if (it->blocked)
 		mdc_buf_adds(out, " (blocked)");
@@ -426,7 +434,7 @@ static void counts_md(struct mdc_buf *out, const struct mdc_plan_counts *c)
 
 static void item_md(struct mdc_buf *out, const struct mdc_plan_item *it, bool generic)
 {
-	mdc_buf_addf(out, "`%c` **%s** ", symbol(it), mdc_action_name(it->action));
+	mdc_buf_addf(out, "`%c` **%s** ", symbol(it), verb(it));
 	if (generic && it->kind == MDC_ITEM_CONNECTOR)
 		mdc_buf_adds(out, "connector");
 	else
