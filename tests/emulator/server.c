@@ -157,14 +157,22 @@ static const cJSON *match_fault(struct emu *emu, const struct emu_req *req)
 	return NULL;
 }
 
-static void fault_response(struct emu_resp *resp, int status, const char *retry_after)
+static void fault_response(const struct emu_req *req, struct emu_resp *resp, int status,
+                           const char *retry_after)
 {
+	const char *m = req->method;
+
 	switch (status) {
 	case 429:
+		/* the operation type by method: an injected fault does not route the request, so
+		 * a collection GET says 'Read' where the token buckets would say 'List' */
 		emu_resp_error(resp, 429, "TooManyRequests",
 		               "The request is being throttled as the limit has been reached for "
-		               "operation type - 'Read'. For more information, see - "
-		               "https://aka.ms/msdn-throttling");
+		               "operation type - '%s'. For more information, see - "
+		               "https://aka.ms/msdn-throttling",
+		               !strcmp(m, "GET") || !strcmp(m, "HEAD") ? "Read"
+		               : !strcmp(m, "DELETE")                  ? "Delete"
+		                                                       : "Write");
 		emu_resp_header(resp, "Retry-After", retry_after ? retry_after : "1");
 		break;
 	case 503:
@@ -206,7 +214,7 @@ static bool apply_faults(struct emu *emu, struct emu_req *req, struct emu_resp *
 		} else if (cJSON_IsString(st) && !strcasecmp(st->valuestring, "slow")) {
 			resp->slow = true;
 		} else if (cJSON_IsNumber(st)) {
-			fault_response(resp, st->valueint, cJSON_IsNumber(ra) ? rab : NULL);
+			fault_response(req, resp, st->valueint, cJSON_IsNumber(ra) ? rab : NULL);
 			if (cJSON_IsObject(body))
 				emu_resp_json(resp, st->valueint, body);
 			done = true;
@@ -215,15 +223,15 @@ static bool apply_faults(struct emu *emu, struct emu_req *req, struct emu_resp *
 	           (double)(emu_rand(emu) >> 11) / 9007199254740992.0 < emu->opts.fault_rate) {
 		switch (emu_rand(emu) % 5) {
 		case 0:
-			fault_response(resp, 429, "1");
+			fault_response(req, resp, 429, "1");
 			done = true;
 			break;
 		case 1:
-			fault_response(resp, 500, NULL);
+			fault_response(req, resp, 500, NULL);
 			done = true;
 			break;
 		case 2:
-			fault_response(resp, 503, NULL);
+			fault_response(req, resp, 503, NULL);
 			done = true;
 			break;
 		case 3:
@@ -363,7 +371,7 @@ void emu_serve_sub(struct emu *emu, struct emu_req *req, struct emu_resp *resp)
 	if (!apply_faults(emu, req, resp))
 		emu_arm(emu, req, resp);
 	if (resp->reset) /* there is no connection of its own to close */
-		fault_response(resp, 500, NULL);
+		fault_response(req, resp, 500, NULL);
 	resp->reset = resp->slow = false;
 	common_headers(req, resp);
 	log_request(emu, req, resp->status, t0);

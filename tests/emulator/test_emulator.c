@@ -1124,6 +1124,18 @@ TEST(targeted_faults_fire_count_times)
 	emuresp_free(&r);
 	ASSERT_EQ_INT(200, get(SETTING(SUB2), owner, &r));
 	emuresp_free(&r);
+	/* an injected 429 names the operation type as ARM's throttling does */
+	emutest_req(&emu, "POST", "/_emulator/faults", NULL,
+	            "{\"pathRegex\":\"/settings/Sentinel$\",\"status\":429,\"count\":2}", NULL, &r);
+	emuresp_free(&r);
+	ASSERT_EQ_INT(429, get(SETTING(SUB2), owner, &r));
+	ASSERT_CONTAINS(r.body, "operation type - 'Read'");
+	emuresp_free(&r);
+	ASSERT_EQ_INT(429, put(SETTING(SUB2), owner,
+	                       "{\"kind\":\"AlertSyncSettings\",\"properties\":{\"enabled\":true}}",
+	                       &r));
+	ASSERT_CONTAINS(r.body, "operation type - 'Write'");
+	emuresp_free(&r);
 }
 
 TEST(request_log_records_principal_and_status)
