@@ -54,6 +54,7 @@ enum route_kind {
 	R_SUB,
 	R_TENANTS,
 	R_MG_DESC,
+	R_MG_LIST,
 	R_PROVIDERS,
 	R_PROVIDER,
 	R_REGISTER,
@@ -164,6 +165,15 @@ static void classify(struct route *rt, const char *method)
 		rt->is_list = true;
 		snprintf(rt->action, sizeof(rt->action),
 		         "Microsoft.Management/managementGroups/descendants/read");
+		return;
+	}
+	if (rt->n == 3 && seg_is(rt, 0, "providers") && seg_is(rt, 1, "Microsoft.Management") &&
+	    seg_is(rt, 2, "managementGroups")) {
+		/* not used by mdcctl; the Azure CLI's `az account management-group list` */
+		rt->kind = R_MG_LIST;
+		rt->versions = v_mg;
+		rt->tenant_scope = true;
+		rt->is_list = true;
 		return;
 	}
 	if (rt->n < 2 || !seg_is(rt, 0, "subscriptions"))
@@ -574,6 +584,50 @@ static void h_mg_desc(struct ctx *c, const cJSON *state)
 		free(rid);
 	}
 	pager_send(c, &p, "$skiptoken", true);
+}
+
+/* ManagementGroups_List: the groups the caller may read (an assignment at the group or
+ * above), as ManagementGroupInfo {id, type, name, properties {tenantId, displayName}}. */
+static void mg_info(struct ctx *c, struct pager *p, const char *tenant, const char *name,
+                    const char *display)
+{
+	char *id = mdc_xasprintf("/providers/Microsoft.Management/managementGroups/%s", name);
+	cJSON *o, *props;
+
+	if (emu_allowed(c->emu->state, c->req->oid, id,
+	                "Microsoft.Management/managementGroups/read") &&
+	    pager_take(p)) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", id);
+		cJSON_AddStringToObject(o, "type", "Microsoft.Management/managementGroups");
+		cJSON_AddStringToObject(o, "name", name);
+		props = cJSON_AddObjectToObject(o, "properties");
+		cJSON_AddStringToObject(props, "tenantId", tenant);
+		cJSON_AddStringToObject(props, "displayName", display ? display : name);
+		cJSON_AddItemToArray(p->value, o);
+	}
+	free(id);
+}
+
+static void h_mg_list(struct ctx *c, const cJSON *state)
+{
+	const char *tenant = emu_str(state, "tenantId");
+	struct pager p;
+	const cJSON *g;
+
+	pager_init(c, &p, "$skiptoken");
+	/* the tenant root group, also when the state file does not list it */
+	if (tenant && !emu_find_mg(state, tenant))
+		mg_info(c, &p, tenant, tenant, "Tenant Root Group");
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(state, "managementGroups"))
+	{
+		if (pager_done(&p))
+			break;
+		if (emu_str(g, "name"))
+			mg_info(c, &p, tenant ? tenant : "", emu_str(g, "name"),
+			        emu_str(g, "displayName"));
+	}
+	pager_send(c, &p, "$skiptoken", false);
 }
 
 /* --- providers --- */
@@ -1770,7 +1824,7 @@ static void dispatch(struct ctx *c)
 		}
 	}
 	if ((rt->kind == R_SUBS || rt->kind == R_SUB || rt->kind == R_TENANTS ||
-	     rt->kind == R_PERMISSIONS || rt->kind == R_WORKSPACES) &&
+	     rt->kind == R_PERMISSIONS || rt->kind == R_WORKSPACES || rt->kind == R_MG_LIST) &&
 	    strcmp(c->req->method, "GET")) {
 		method_not_allowed(c);
 		return;
@@ -1840,6 +1894,9 @@ static void dispatch(struct ctx *c)
 		break;
 	case R_MG_DESC:
 		h_mg_desc(c, state);
+		break;
+	case R_MG_LIST:
+		h_mg_list(c, state);
 		break;
 	case R_PROVIDERS:
 		h_providers(c, sub);

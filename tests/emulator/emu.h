@@ -79,6 +79,7 @@ struct emu_req {
 	const char *correlation_id;
 	const char *client_request_id;
 	const char *identity_header;
+	const char *msi_secret; /* the "secret" header of App Service's 2017-09-01 protocol */
 	const char *body;
 	size_t body_len;
 	char oid[64]; /* the caller, once authenticated */

@@ -1042,29 +1042,36 @@ static int msi_error(char **body, int status, const char *fmt, ...)
 }
 
 int entra_msi_token(struct entra *e, const cJSON *state, const char *query,
-                    const char *identity_header, char **body)
+                    const char *identity_header, const char *secret, char **body)
 {
 	struct mdc_kvlist kl = {0};
 	const char *want = json_str(state, "managedIdentityHeader");
-	const char *version, *resource, *cid, *pid, *tid = state_tenant(state);
+	const char *version, *resource, *cid, *pid, *tid = state_tenant(state), *given;
 	const cJSON *p, *principal = NULL;
 	time_t now = time(NULL);
-	char *token, expires_on[32];
+	char *token, expires_on[40];
+	bool legacy;
 	cJSON *root;
 	int rc;
 
 	*body = NULL;
 	parse_form(&kl, query ? query : "", query ? strlen(query) : 0);
-	/* UNCERTAIN: App Service's status for a missing or wrong X-IDENTITY-HEADER; 401 is
-	 * taken because the header is the caller's credential. */
-	if (!want || !identity_header || strlen(want) != strlen(identity_header) ||
-	    CRYPTO_memcmp(want, identity_header, strlen(want))) {
-		rc = msi_error(body, 401, "The X-IDENTITY-HEADER header is missing or invalid.");
+	version = form_get(&kl, "api-version");
+	legacy = version && !strcmp(version, "2017-09-01");
+	given = legacy ? secret : identity_header;
+	/* UNCERTAIN: App Service's status for a missing or wrong X-IDENTITY-HEADER (or, in
+	 * 2017-09-01, secret); 401 is taken because the header is the caller's credential.
+	 * Both protocols share the one value, as IDENTITY_HEADER and MSI_SECRET do. */
+	if (!want || !given || strlen(want) != strlen(given) ||
+	    CRYPTO_memcmp(want, given, strlen(want))) {
+		rc = msi_error(body, 401, "The %s header is missing or invalid.",
+		               legacy ? "secret" : "X-IDENTITY-HEADER");
 		goto cleanup;
 	}
-	version = form_get(&kl, "api-version");
-	if (!version || strcmp(version, "2019-08-01")) {
-		rc = msi_error(body, 400, "The api-version '%s' is not supported; use 2019-08-01.",
+	if (!version || (!legacy && strcmp(version, "2019-08-01"))) {
+		rc = msi_error(body, 400,
+		               "The api-version '%s' is not supported; use 2019-08-01 or "
+		               "2017-09-01.",
 		               version ? version : "");
 		goto cleanup;
 	}
@@ -1080,7 +1087,7 @@ int entra_msi_token(struct entra *e, const cJSON *state, const char *query,
 		               resource, tid ? tid : "");
 		goto cleanup;
 	}
-	cid = form_get(&kl, "client_id");
+	cid = form_get(&kl, legacy ? "clientid" : "client_id");
 	pid = form_get(&kl, "principal_id");
 	if (!pid)
 		pid = form_get(&kl, "object_id");
@@ -1100,7 +1107,15 @@ int entra_msi_token(struct entra *e, const cJSON *state, const char *query,
 		goto cleanup;
 	}
 	token = issue_token(e, tid, principal, resource, "2", now);
-	snprintf(expires_on, sizeof(expires_on), "%lld", (long long)now + e->lifetime);
+	if (legacy) { /* "11/05/2021 15:18:31 +00:00" (2017-09-01; the Azure CLI's sample) */
+		time_t exp = now + e->lifetime;
+		struct tm tm;
+
+		gmtime_r(&exp, &tm);
+		strftime(expires_on, sizeof(expires_on), "%m/%d/%Y %H:%M:%S +00:00", &tm);
+	} else {
+		snprintf(expires_on, sizeof(expires_on), "%lld", (long long)now + e->lifetime);
+	}
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "access_token", token);
 	cJSON_AddStringToObject(root, "expires_on", expires_on);

@@ -46,10 +46,12 @@ int entra_token(struct entra *e, const cJSON *state, const char *tenant, const c
                 size_t len, char **body);
 
 /* Handles GET {base}/msi/token?api-version=2019-08-01&resource=...[&client_id=...]
- * (App Service shape, IDENTITY_ENDPOINT + X-IDENTITY-HEADER). query is the raw query
- * string, identity_header the X-IDENTITY-HEADER value (may be NULL). */
+ * (App Service, IDENTITY_ENDPOINT + X-IDENTITY-HEADER), and the older App Service protocol
+ * api-version=2017-09-01 [&clientid=...] (MSI_ENDPOINT + a "secret" header, which the
+ * Azure CLI's `az login --identity` still speaks; expires_on is then a date). query is the
+ * raw query string; identity_header and secret the headers' values (each may be NULL). */
 int entra_msi_token(struct entra *e, const cJSON *state, const char *query,
-                    const char *identity_header, char **body);
+                    const char *identity_header, const char *secret, char **body);
 
 /* Handles the discovery documents MSAL-based clients fetch:
  * GET {base}/{tenant}/v2.0/.well-known/openid-configuration and {base}/common/discovery/keys.

@@ -268,8 +268,8 @@ static void entra_route(struct emu *emu, struct emu_req *req, struct emu_resp *r
 		status =
 		    entra_token(emu->entra, emu->state, tenant, req->body, req->body_len, &out);
 	else if (!strcmp(req->method, "GET") && !strcmp(req->path, "/msi/token"))
-		status =
-		    entra_msi_token(emu->entra, emu->state, req->query, req->identity_header, &out);
+		status = entra_msi_token(emu->entra, emu->state, req->query, req->identity_header,
+		                         req->msi_secret, &out);
 	else if (!strcmp(req->method, "GET") &&
 	         (strstr(req->path, "/.well-known/openid-configuration") ||
 	          strstr(req->path, "/discovery/")))
@@ -422,6 +422,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	req.client_request_id =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-ms-client-request-id");
 	req.identity_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-IDENTITY-HEADER");
+	req.msi_secret = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "secret");
 	req.body = cn->body.ptr;
 	req.body_len = cn->body.len;
 	resp.body = (struct mdc_buf)MDC_BUF_INIT;

@@ -386,6 +386,57 @@ TEST(tenants_list)
 	emuresp_free(&r);
 }
 
+/* Every page of GET /providers/Microsoft.Management/managementGroups as "|name|..." */
+static char *mg_names(const char *token)
+{
+	char *next = mdc_xstrdup("/providers/Microsoft.Management/managementGroups"
+	                         "?api-version=2021-04-01");
+	struct mdc_buf all = MDC_BUF_INIT;
+	struct emuresp r;
+
+	mdc_buf_adds(&all, "|");
+	for (int pages = 0; next && pages < 20; pages++) {
+		const cJSON *v, *link;
+
+		if (get(next, token, &r) != 200) {
+			emuresp_free(&r);
+			break;
+		}
+		free(next);
+		next = NULL;
+		cJSON_ArrayForEach(v, cJSON_GetObjectItem(r.json, "value"))
+		{
+			if (!strcmp(jstr(v, "type"), "Microsoft.Management/managementGroups") &&
+			    !strcmp(jstr(v, "properties.tenantId"), TENANT))
+				mdc_buf_addf(&all, "%s|", jstr(v, "name"));
+		}
+		link = cJSON_GetObjectItem(r.json, "nextLink");
+		if (cJSON_IsString(link))
+			next = mdc_xstrdup(link->valuestring);
+		emuresp_free(&r);
+	}
+	free(next);
+	return mdc_buf_detach(&all);
+}
+
+TEST(management_groups_list_what_the_caller_may_read)
+{
+	char *all;
+
+	UP();
+	all = mg_names(owner);
+	ASSERT_CONTAINS(all, "|" TENANT "|");
+	ASSERT_CONTAINS(all, "|mg-prod|");
+	ASSERT_CONTAINS(all, "|mg-sandbox|");
+	free(all);
+	/* a Reader on mg-sandbox sees mg-sandbox, not its parent or its siblings */
+	all = mg_names(auditor);
+	ASSERT_CONTAINS(all, "|mg-sandbox|");
+	ASSERT_NOT_CONTAINS(all, "|mg-prod|");
+	ASSERT_NOT_CONTAINS(all, "|" TENANT "|");
+	free(all);
+}
+
 TEST(management_group_descendants_flat_and_paged)
 {
 	struct emuresp r;

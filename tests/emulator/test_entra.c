@@ -943,7 +943,7 @@ TEST(msi_token_shape)
 	int status = entra_msi_token(emu, state,
 	                             "api-version=2019-08-01&resource=https%3A%2F%2Fmanagement."
 	                             "azure.com",
-	                             MI_HEADER, &body);
+	                             MI_HEADER, NULL, &body);
 
 	ASSERT_EQ_INT(200, status);
 	b = cJSON_Parse(body);
@@ -967,12 +967,12 @@ TEST(msi_token_shape)
 	ASSERT_EQ_INT(200, entra_msi_token(emu, state,
 	                                   "api-version=2019-08-01&resource=https://"
 	                                   "management.azure.com&client_id=" MI_APP,
-	                                   MI_HEADER, &body));
+	                                   MI_HEADER, NULL, &body));
 	free(body);
 	ASSERT_EQ_INT(400, entra_msi_token(emu, state,
 	                                   "api-version=2019-08-01&resource=https://"
 	                                   "management.azure.com&client_id=" SECRET_APP,
-	                                   MI_HEADER, &body));
+	                                   MI_HEADER, NULL, &body));
 	free(body);
 }
 
@@ -982,25 +982,71 @@ TEST(msi_checks_header_and_params)
 	cJSON *b;
 	const char *q = "api-version=2019-08-01&resource=https://management.azure.com";
 
-	ASSERT_EQ_INT(401, entra_msi_token(emu, state, q, NULL, &body));
+	ASSERT_EQ_INT(401, entra_msi_token(emu, state, q, NULL, NULL, &body));
 	b = cJSON_Parse(body);
 	free(body);
 	ASSERT_EQ_INT(401, (long)num(b, "statusCode"));
 	ASSERT(str(b, "message"));
 	cJSON_Delete(b);
-	ASSERT_EQ_INT(401, entra_msi_token(emu, state, q, "identity-header-valuf", &body));
+	ASSERT_EQ_INT(401, entra_msi_token(emu, state, q, "identity-header-valuf", NULL, &body));
 	free(body);
 	ASSERT_EQ_INT(400, entra_msi_token(emu, state,
 	                                   "api-version=2018-02-01&resource=https://"
 	                                   "management.azure.com",
-	                                   MI_HEADER, &body));
+	                                   MI_HEADER, NULL, &body));
 	free(body);
-	ASSERT_EQ_INT(400, entra_msi_token(emu, state, "api-version=2019-08-01", MI_HEADER, &body));
+	ASSERT_EQ_INT(
+	    400, entra_msi_token(emu, state, "api-version=2019-08-01", MI_HEADER, NULL, &body));
 	free(body);
 	ASSERT_EQ_INT(400,
 	              entra_msi_token(emu, state,
 	                              "api-version=2019-08-01&resource=https://vault.azure.net",
-	                              MI_HEADER, &body));
+	                              MI_HEADER, NULL, &body));
+	free(body);
+}
+
+/* App Service's 2017-09-01 protocol (MSI_ENDPOINT + MSI_SECRET), which `az login --identity`
+ * speaks: the "secret" header, "clientid", and expires_on as a date. */
+TEST(msi_2017_protocol)
+{
+	char *body = NULL, *auth;
+	cJSON *b;
+	struct check c;
+	const char *q = "resource=https://management.core.windows.net/&api-version=2017-09-01";
+	struct tm tm = {0};
+	bool near = false;
+
+	ASSERT_EQ_INT(401, entra_msi_token(emu, state, q, MI_HEADER, NULL, &body));
+	free(body);
+	ASSERT_EQ_INT(200, entra_msi_token(emu, state, q, NULL, MI_HEADER, &body));
+	b = cJSON_Parse(body);
+	free(body);
+	ASSERT_EQ_STR("Bearer", str(b, "token_type"));
+	/* an hour from now, as App Service writes it */
+	for (int d = -2; d <= 2 && !near; d++) {
+		time_t t = time(NULL) + 3599 + d;
+		char want[40];
+
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%m/%d/%Y %H:%M:%S +00:00", &tm);
+		near = !strcmp(want, str(b, "expires_on"));
+	}
+	ASSERT(near);
+	auth = bearer(str(b, "access_token"));
+	c = check_bearer_on(state, auth);
+	ASSERT_EQ_INT(0, c.status);
+	ASSERT_EQ_STR(MI_OID, c.caller.oid);
+	free(auth);
+	cJSON_Delete(b);
+	ASSERT_EQ_INT(200, entra_msi_token(emu, state,
+	                                   "resource=https://management.core.windows.net/"
+	                                   "&api-version=2017-09-01&clientid=" MI_APP,
+	                                   NULL, MI_HEADER, &body));
+	free(body);
+	ASSERT_EQ_INT(400, entra_msi_token(emu, state,
+	                                   "resource=https://management.core.windows.net/"
+	                                   "&api-version=2017-09-01&clientid=" SECRET_APP,
+	                                   NULL, MI_HEADER, &body));
 	free(body);
 }
 
