@@ -52,15 +52,20 @@ static EVP_PKEY *rsa_key(void)
 	return k;
 }
 
+/* The same key and days give the same certificate (and thumbprint) all through the run:
+ * the validity counts from one instant taken once, not from each call's clock. */
 static X509 *self_signed(EVP_PKEY *key, long not_after_days)
 {
+	static time_t base;
 	X509 *x = X509_new();
 	X509_NAME *name;
 
+	if (!base)
+		base = time(NULL);
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), not_after_days * 86400);
+	X509_time_adj_ex(X509_getm_notBefore(x), 0, -3600, &base);
+	X509_time_adj_ex(X509_getm_notAfter(x), (int)not_after_days, 0, &base);
 	name = X509_get_subject_name(x);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"mdcctl-test",
 	                           -1, -1, 0);
