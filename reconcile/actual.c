@@ -1008,8 +1008,10 @@ static int read_sub(struct rd *r, const cJSON *o, struct mdc_actual *a)
 		free(prov);
 		return rc;
 	}
-	if (sync && !cJSON_IsNull(sync) && !cJSON_IsBool(sync))
+	if (sync && !cJSON_IsNull(sync) && !cJSON_IsBool(sync)) {
+		free(prov);
 		return rd_fail(r, "sync_enabled", "expected true, false or null");
+	}
 	s->sync_enabled = sync && cJSON_IsBool(sync) ? cJSON_IsTrue(sync) : -1;
 	s->insights_provider = mdc_provider_state_parse(prov);
 	if (prov && s->insights_provider == MDC_PROVIDER_UNKNOWN && !mdc_streq_i(prov, "Unknown")) {

@@ -309,6 +309,12 @@ TEST(snapshot_errors_say_what_and_where)
 	             "subscriptions[0].tags.k: expected a string");
 	expect_error(mdc_failed_, "{\"format_version\":1,\"read_at\":\"yesterday\"}",
 	             "read_at: expected");
+	/* the provider state read before a bad sync_enabled is freed (fuzz_json found the
+	 * leak; the sanitizer build fails this test without the fix) */
+	expect_error(mdc_failed_,
+	             "{\"format_version\":1,\"subscriptions\":[{\"id\":\"a\","
+	             "\"insights_provider\":\"Registered\",\"sync_enabled\":\"*\"}]}",
+	             "subscriptions[0].sync_enabled: expected true, false or null");
 }
 
 TEST(snapshot_save_and_load)
