@@ -1700,10 +1700,7 @@ static bool api_version_ok(struct ctx *c)
 static bool throttle_ok(struct ctx *c)
 {
 	struct emu *emu = c->emu;
-	const char *m = c->req->method;
-	enum emu_op op = !strcmp(m, "GET") || !strcmp(m, "HEAD") ? EMU_READ
-	                 : !strcmp(m, "DELETE")                  ? EMU_DELETE
-	                                                         : EMU_WRITE;
+	enum emu_op op = emu_op_of(c->req->method);
 	static const char *const names[] = {"reads", "writes", "deletes"};
 	const char *scope = c->rt->tenant_scope || !c->rt->sub ? "tenant" : c->rt->sub;
 	long retry = 0, left, global = 0;
@@ -1717,14 +1714,12 @@ static bool throttle_ok(struct ctx *c)
 		if (left >= 0 && strcmp(scope, "tenant"))
 			global = emu_throttle_take(emu, scope, c->req->oid, op, true, &retry);
 		if (left < 0 || global < 0) {
-			static const char *const opnames[] = {"Read", "Write", "Delete"};
-
 			snprintf(v, sizeof(v), "%ld", retry);
 			emu_resp_error(c->resp, 429, "TooManyRequests",
 			               "The request is being throttled as the limit has been "
 			               "reached for operation type - '%s'. For more information, "
 			               "see - https://aka.ms/msdn-throttling",
-			               op == EMU_READ && c->rt->is_list ? "List" : opnames[op]);
+			               op == EMU_READ && c->rt->is_list ? "List" : emu_op_name(op));
 			emu_resp_header(c->resp, "Retry-After", v);
 			return false;
 		}

@@ -123,6 +123,10 @@ bool emu_loganalytics(struct emu *emu, struct emu_req *req, struct emu_resp *res
 /* admin.c: /_emulator/... */
 void emu_admin(struct emu *emu, struct emu_req *req, struct emu_resp *resp);
 
+/* The throttling operation type of an HTTP method, and its name in ARM's 429 message
+ * ("Read", "Write", "Delete"; a collection GET says "List", which needs the route). */
+enum emu_op emu_op_of(const char *method);
+const char *emu_op_name(enum emu_op op);
 /* throttle.c: takes one token from the caller's bucket of op type `op` for `scope`
  * ("tenant" or a subscription id). Returns the remaining count (>= 0) or -1 when
  * throttled, with *retry_after set to whole seconds. Caller holds the lock. */

@@ -160,8 +160,6 @@ static const cJSON *match_fault(struct emu *emu, const struct emu_req *req)
 static void fault_response(const struct emu_req *req, struct emu_resp *resp, int status,
                            const char *retry_after)
 {
-	const char *m = req->method;
-
 	switch (status) {
 	case 429:
 		/* the operation type by method: an injected fault does not route the request, so
@@ -170,9 +168,7 @@ static void fault_response(const struct emu_req *req, struct emu_resp *resp, int
 		               "The request is being throttled as the limit has been reached for "
 		               "operation type - '%s'. For more information, see - "
 		               "https://aka.ms/msdn-throttling",
-		               !strcmp(m, "GET") || !strcmp(m, "HEAD") ? "Read"
-		               : !strcmp(m, "DELETE")                  ? "Delete"
-		                                                       : "Write");
+		               emu_op_name(emu_op_of(req->method)));
 		emu_resp_header(resp, "Retry-After", retry_after ? retry_after : "1");
 		break;
 	case 503:

@@ -58,6 +58,20 @@ static void refill(struct emu_bucket *b, double cap, double rate)
 	b->last = now;
 }
 
+enum emu_op emu_op_of(const char *m)
+{
+	return !strcmp(m, "GET") || !strcmp(m, "HEAD") ? EMU_READ
+	       : !strcmp(m, "DELETE")                  ? EMU_DELETE
+	                                               : EMU_WRITE;
+}
+
+const char *emu_op_name(enum emu_op op)
+{
+	static const char *const names[] = {"Read", "Write", "Delete"};
+
+	return names[op];
+}
+
 long emu_throttle_take(struct emu *emu, const char *scope, const char *oid, enum emu_op op,
                        bool global, long *retry_after)
 {
